@@ -1,0 +1,36 @@
+# kedro-gitops: `make dags` to compile the example, `make test` for the whole suite.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export KEDRO_DISABLE_TELEMETRY := 1
+
+.PHONY: install dags check test lint format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[kedro]' -r requirements-dev.txt
+	touch $@
+
+dags: install  ## compile pipelines.deploy.yaml into dags/
+	$(BIN)/kedro-gitops compile
+
+check: install  ## fail when dags/ is stale
+	$(BIN)/kedro-gitops check
+
+lint: install
+	$(BIN)/ruff check compiler tests
+	$(BIN)/ruff format --check compiler tests
+	$(BIN)/mypy
+
+test: lint  ## the whole suite
+	$(BIN)/python -m pytest
+
+format: install
+	$(BIN)/ruff format compiler tests
+	$(BIN)/ruff check --fix compiler tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,153 @@
+"""The `kedro-gitops` command line: compile, check, validate, plan."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .build import Build, build
+from .diagnostics import CompileError, Diagnostic, format_json, format_text
+from .output import changes, write
+from .plan import Plan
+
+OK, OUT_OF_SYNC, INVALID, INTERNAL = 0, 1, 2, 3
+
+
+def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        print(format_json(diagnostics))
+    elif diagnostics:
+        print(format_text(diagnostics), file=sys.stderr)
+
+
+def _compile(result: Build, args: argparse.Namespace) -> int:
+    done = write(result.files, result.out_dir, result.manifest.file)
+    for change in done:
+        print(f"{change.kind:>9} {result.manifest.output}/{change.name}", file=sys.stderr)
+    print(
+        f"{len(result.files)} DAG file(s) in {result.manifest.output}/, {len(done)} changed",
+        file=sys.stderr,
+    )
+    return OK
+
+
+def _check(result: Build, args: argparse.Namespace) -> int:
+    found = changes(result.files, result.out_dir)
+    for change in found:
+        sys.stdout.write(change.diff(result.manifest.output))
+    if found:
+        names = ", ".join(f"{c.name} ({c.kind})" for c in found)
+        print(
+            f"{result.manifest.output}/ is out of date: {names}\n"
+            f"run `kedro-gitops compile` and commit the result",
+            file=sys.stderr,
+        )
+        return OUT_OF_SYNC
+    print(
+        f"{result.manifest.output}/ is up to date ({len(result.files)} DAG file(s))",
+        file=sys.stderr,
+    )
+    return OK
+
+
+def _validate(result: Build, args: argparse.Namespace) -> int:
+    print(f"{result.manifest.file}: valid, {len(result.plan.dags)} DAG(s)", file=sys.stderr)
+    return OK
+
+
+def plan_text(plan: Plan) -> str:
+    lines = []
+    for dag in plan.dags:
+        schedule = dag.schedule.value or "manual"
+        lines.append(
+            f"{dag.dag_id}: pipeline {dag.pipeline!r}, environment {dag.environment!r}, "
+            f"executor {dag.executor}, schedule {schedule}, {len(dag.tasks)} task(s)"
+        )
+        width = max((len(t.task_id) for t in dag.tasks), default=0)
+        for task in dag.tasks:
+            lines.append(f"  {task.task_id:<{width}}  [{task.rule}]  {', '.join(task.nodes)}")
+        for up, down in dag.edges:
+            lines.append(f"  {up} >> {down}  via {', '.join(dag.datasets[(up, down)])}")
+    return "\n".join(lines)
+
+
+def plan_json(plan: Plan) -> str:
+    dags = [
+        {
+            "dag_id": d.dag_id,
+            "file": f"{plan.output}/{d.filename}",
+            "pipeline": d.pipeline,
+            "environment": d.environment,
+            "executor": d.executor,
+            "schedule": d.schedule.value or None,
+            "tasks": [
+                {"task_id": t.task_id, "nodes": list(t.nodes), "rule": t.rule} for t in d.tasks
+            ],
+            "edges": [
+                {"upstream": u, "downstream": v, "datasets": list(d.datasets[(u, v)])}
+                for u, v in d.edges
+            ],
+        }
+        for d in plan.dags
+    ]
+    return json.dumps({"dags": dags}, indent=2, sort_keys=True)
+
+
+def _plan(result: Build, args: argparse.Namespace) -> int:
+    print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
+    return OK
+
+
+COMMANDS = {
+    "compile": (_compile, "write the DAG files into the output directory"),
+    "check": (_check, "exit 1 with a diff when the DAG files are not what compile would write"),
+    "validate": (_validate, "check the manifest against the project; write nothing"),
+    "plan": (_plan, "show each DAG's tasks, their nodes and the rule that placed them"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="kedro-gitops",
+        description="Compile pipelines.deploy.yaml and a Kedro project into Airflow DAG files.",
+    )
+    root.add_argument("--version", action="version", version=f"kedro-gitops {__version__}")
+    sub = root.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument(
+            "--manifest",
+            type=Path,
+            default=Path("pipelines.deploy.yaml"),
+            help="manifest path (default: ./pipelines.deploy.yaml)",
+        )
+        cmd.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="diagnostics (and plan) format",
+        )
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    handler = COMMANDS[args.command][0]
+    try:
+        result = build(args.manifest)
+        _report(result.plan.diagnostics, args.format if args.command != "plan" else "text")
+        return handler(result, args)
+    except CompileError as exc:
+        _report(exc.diagnostics, args.format)
+        return INVALID
+    except Exception as exc:  # anything else is our bug, not the user's input
+        print(f"kedro-gitops: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

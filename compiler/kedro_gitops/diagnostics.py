@@ -1,0 +1,82 @@
+"""Diagnostics: located, coded messages with hints, collected rather than raised one by one."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A point in a source file (1-based line and column)."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding about the manifest or the project it deploys."""
+
+    location: Location
+    severity: Severity
+    code: str
+    message: str
+    hint: str = field(default="", compare=False)
+
+    def render(self) -> str:
+        text = f"{self.location}: {self.severity}[{self.code}]: {self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+class CompileError(Exception):
+    """Raised when a phase found errors; carries every diagnostic collected so far."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics)
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A hint naming the closest candidate, or listing the valid ones when none is close."""
+    options = sorted(set(candidates))
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    if not options:
+        return "there are none"
+    shown = ", ".join(f"`{o}`" for o in options[:8])
+    more = f" and {len(options) - 8} more" if len(options) > 8 else ""
+    return f"valid values: {shown}{more}"
+
+
+def format_text(diagnostics: Iterable[Diagnostic]) -> str:
+    items = sorted(diagnostics)
+    lines = [d.render() for d in items]
+    errors = sum(d.severity == "error" for d in items)
+    warnings = len(items) - errors
+    if items:
+        lines.append(f"{errors} error(s), {warnings} warning(s)")
+    return "\n".join(lines)
+
+
+def format_json(diagnostics: Iterable[Diagnostic]) -> str:
+    rows = []
+    for d in sorted(diagnostics):
+        row = asdict(d)
+        row["location"] = asdict(d.location)
+        rows.append(row)
+    return json.dumps({"diagnostics": rows}, indent=2, sort_keys=True)

@@ -1,0 +1,300 @@
+"""Group Kedro nodes into Airflow tasks by the manifest's rules, and check the task graph (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from .diagnostics import CompileError, Diagnostic, Location, did_you_mean, has_errors
+from .graph import UnionFind, find_cycle, topo_order
+from .manifest import Rule
+from .snapshot import Node, base_name, is_parameter
+
+MAX_ID = 250
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+Edge = tuple[str, str]
+Persisted = Callable[[str], bool]
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def slug(name: str, limit: int = 200) -> str:
+    """An Airflow-safe id for any name; long or lossy names keep a hash of the original."""
+    text = _UNSAFE.sub("_", name).strip("_.") or "node"
+    if len(text) > limit:
+        text = f"{text[: limit - 9]}_{short_hash(name)}"
+    return text
+
+
+@dataclass(frozen=True)
+class Task:
+    """An Airflow task: Kedro nodes in execution order, and the rule that placed them."""
+
+    task_id: str
+    nodes: tuple[str, ...]
+    rule: str
+
+
+@dataclass(frozen=True)
+class TaskGraph:
+    tasks: tuple[Task, ...]
+    edges: tuple[Edge, ...]
+    datasets: dict[Edge, tuple[str, ...]]
+    used_rules: frozenset[int]
+
+
+@dataclass
+class _Group:
+    name: str
+    rule: Rule | None
+    members: list[str]
+
+
+class NodeGraph:
+    """Node-level dependencies through datasets (transcoded names count as one dataset)."""
+
+    def __init__(self, nodes: Sequence[Node]) -> None:
+        self.nodes = {n.name: n for n in nodes}
+        producer = {}
+        for n in sorted(nodes, key=lambda n: n.name, reverse=True):
+            for out in n.outputs:
+                producer[base_name(out)] = n.name
+        self.edges: dict[Edge, set[str]] = defaultdict(set)
+        for n in nodes:
+            for dataset in n.inputs:
+                src = producer.get(base_name(dataset))
+                if src is not None and src != n.name and not is_parameter(dataset):
+                    self.edges[(src, n.name)].add(base_name(dataset))
+        succ: dict[str, list[str]] = defaultdict(list)
+        for src, dst in self.edges:
+            succ[src].append(dst)
+        self.order = topo_order(sorted(self.nodes), succ)
+        self.rank = {name: i for i, name in enumerate(self.order)}
+
+
+Found = tuple[dict[str, list[str]], list[Diagnostic]]
+
+
+def _explicit(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persisted) -> Found:
+    nodes = graph.nodes
+    patterns, tags = rule.option("nodes", []), set(rule.option("tags", []))
+    members = [
+        name
+        for name in free
+        if tags & set(nodes[name].tags) or any(fnmatchcase(name, p) for p in patterns)
+    ]
+    problems = [
+        Diagnostic(
+            rule.location,
+            "error",
+            "unknown-node",
+            f"{rule.label}: no node in the pipeline matches `{pattern}`",
+            hint=did_you_mean(pattern, nodes),
+        )
+        for pattern in patterns
+        if not any(fnmatchcase(n, pattern) for n in nodes)
+    ]
+    all_tags = {t for n in nodes.values() for t in n.tags}
+    problems += [
+        Diagnostic(
+            rule.location,
+            "error",
+            "unknown-tag",
+            f"{rule.label}: no node in the pipeline has tag `{tag}`",
+            hint=did_you_mean(tag, all_tags),
+        )
+        for tag in sorted(tags - all_tags)
+    ]
+    return ({rule.option("name"): members} if members else {}), problems
+
+
+def _by_tag(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persisted) -> Found:
+    prefix = rule.option("prefix")
+    found: dict[str, list[str]] = defaultdict(list)
+    problems = []
+    for name in free:
+        tags = graph.nodes[name].tags
+        groups = sorted({t[len(prefix) :] for t in tags if t.startswith(prefix)} - {""})
+        if len(groups) > 1:
+            problems.append(
+                Diagnostic(
+                    rule.location,
+                    "error",
+                    "ambiguous-group",
+                    f"{rule.label}: node `{name}` has several `{prefix}` tags: {', '.join(groups)}",
+                    hint="a node belongs to one task; keep one of these tags",
+                )
+            )
+        elif groups:
+            found[groups[0]].append(name)
+    return found, problems
+
+
+def _by_namespace(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persisted) -> Found:
+    depth = rule.option("depth", 1)
+    found: dict[str, list[str]] = defaultdict(list)
+    for name in free:
+        namespace = graph.nodes[name].namespace
+        if namespace:
+            found[".".join(namespace.split(".")[:depth])].append(name)
+    return found, []
+
+
+def _by_memory(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persisted) -> Found:
+    """Connected components of the free nodes over datasets the catalog does not persist."""
+    members = set(free)
+    sets = UnionFind()
+    for (src, dst), datasets in graph.edges.items():
+        if src in members and dst in members and not all(map(persisted, datasets)):
+            sets.union(src, dst)
+    components: dict[str, list[str]] = defaultdict(list)
+    for name in free:
+        if name in sets.parent:
+            components[sets.find(name)].append(name)
+    found = {}
+    for component in components.values():
+        head = min(component, key=graph.rank.__getitem__)  # stable as nodes join downstream
+        found[f"{head}_group"] = component
+    return found, []
+
+
+_RULES: dict[str, Callable[[Rule, list[str], NodeGraph, Persisted], Found]] = {
+    "group": _explicit,
+    "tag_prefix": _by_tag,
+    "namespace": _by_namespace,
+    "memory": _by_memory,
+}
+
+
+def _assign_ids(groups: list[_Group], where: Location) -> tuple[dict[str, str], list[Diagnostic]]:
+    """Task id per group; per-node tasks whose ids collide get a hash suffix, rules get an error."""
+    by_slug: dict[str, list[_Group]] = defaultdict(list)
+    for group in groups:
+        by_slug[slug(group.name)].append(group)
+    ids: dict[str, str] = {}
+    problems = []
+    for task_id, same in sorted(by_slug.items()):
+        ruled = [g for g in same if g.rule is not None]
+        if len(same) == 1:
+            ids[same[0].name] = task_id
+        elif len(ruled) <= 1:
+            for group in same:
+                keep = group.rule is not None
+                ids[group.name] = task_id if keep else slug(f"{task_id}_{short_hash(group.name)}")
+        else:
+            names = ", ".join(f"`{g.name}` ({g.rule.label if g.rule else 'node'})" for g in same)
+            problems.append(
+                Diagnostic(
+                    ruled[-1].rule.location if ruled[-1].rule else where,
+                    "error",
+                    "task-id-collision",
+                    f"task id `{task_id}` is given to several tasks: {names}",
+                    hint="rename a group or change the rules so each task has its own id",
+                )
+            )
+    return ids, problems
+
+
+def _memory_crossings(
+    graph: NodeGraph, task_of: dict[str, str], persisted: Persisted, where: Location, env: str
+) -> list[Diagnostic]:
+    problems = []
+    for (src, dst), datasets in sorted(graph.edges.items()):
+        if task_of[src] == task_of[dst]:
+            continue
+        for dataset in sorted(d for d in datasets if not persisted(d)):
+            problems.append(
+                Diagnostic(
+                    where,
+                    "error",
+                    "memory-crossing",
+                    f"in-memory dataset `{dataset}` crosses tasks: produced by `{src}` in task "
+                    f"`{task_of[src]}`, consumed by `{dst}` in task `{task_of[dst]}`",
+                    hint=f"add a `{{by: memory}}` rule to `groups`, or persist `{dataset}` in "
+                    f"conf/{env}/catalog.yml",
+                )
+            )
+    return problems
+
+
+def group_nodes(
+    nodes: Sequence[Node],
+    persisted: Persisted,
+    rules: Iterable[Rule],
+    where: Location,
+    env: str = "base",
+) -> tuple[TaskGraph, list[Diagnostic]]:
+    """Tasks and task edges for `nodes`; raises CompileError with every problem found.
+
+    `persisted` tells whether the Kedro environment `env` stores a dataset outside memory;
+    `where` locates diagnostics that belong to the DAG rather than to one rule.
+    """
+    graph = NodeGraph(nodes)
+    free = list(graph.order)
+    groups: list[_Group] = []
+    problems: list[Diagnostic] = []
+    for rule in rules:
+        named, found = _RULES[rule.by](rule, free, graph, persisted)
+        made = [_Group(name, rule, members) for name, members in sorted(named.items())]
+        problems += found
+        taken = {n for g in made for n in g.members}
+        free = [n for n in free if n not in taken]
+        groups += made
+    groups += [_Group(name, None, [name]) for name in free]
+    ids, found = _assign_ids(groups, where)
+    problems += found
+    if has_errors(problems):
+        raise CompileError(problems)
+
+    task_of = {n: ids[g.name] for g in groups for n in g.members}
+    problems += _memory_crossings(graph, task_of, persisted, where, env)
+    datasets: dict[Edge, set[str]] = defaultdict(set)
+    for (src, dst), names in graph.edges.items():
+        if task_of[src] != task_of[dst]:
+            datasets[(task_of[src], task_of[dst])] |= names
+    tasks = sorted(
+        (
+            Task(
+                ids[g.name],
+                tuple(sorted(g.members, key=graph.rank.__getitem__)),
+                g.rule.label if g.rule else "node",
+            )
+            for g in groups
+        ),
+        key=lambda t: t.task_id,
+    )
+    succ: dict[str, list[str]] = defaultdict(list)
+    for src, dst in datasets:
+        succ[src].append(dst)
+    cycle = find_cycle([t.task_id for t in tasks], succ)
+    if cycle:
+        rule_of = {t.task_id: t.rule for t in tasks}
+        steps = " -> ".join(
+            f"{a} ({rule_of[a]}) --[{', '.join(sorted(datasets[(a, b)]))}]-->"
+            for a, b in itertools.pairwise(cycle)
+        )
+        problems.append(
+            Diagnostic(
+                where,
+                "error",
+                "cycle",
+                f"grouping makes the task graph cyclic: {steps} {cycle[-1]}",
+                hint="split one of these groups, or reorder `groups` so a different rule takes "
+                "the nodes",
+            )
+        )
+    if has_errors(problems):
+        raise CompileError(problems)
+    edges = tuple(sorted(datasets))
+    used = frozenset(g.rule.index for g in groups if g.rule is not None)
+    return (
+        TaskGraph(tuple(tasks), edges, {e: tuple(sorted(datasets[e])) for e in edges}, used),
+        problems,
+    )

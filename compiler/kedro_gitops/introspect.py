@@ -1,0 +1,89 @@
+"""Read a Kedro project into plain JSON. The only module that imports Kedro.
+
+Runs as a script in the Kedro project's own interpreter (which need not have kedro-gitops
+installed), so it imports nothing but Kedro and the standard library:
+
+    python introspect.py PROJECT_DIR OUT_JSON ENV_SPEC_JSON
+
+ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ...}`. On success OUT_JSON holds
+`{"kedro_version", "package_name", "environments": {key: {"pipelines", "datasets",
+"parameters"}}}`; on failure `{"error": message}` and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+IMPORT_FAILURE = "An error occurred while importing"
+
+
+def _environment(project: Path, metadata: Any, env: str, conf_source: str | None) -> Any:
+    from kedro.inspection import get_project_snapshot
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        snap = get_project_snapshot(
+            project,
+            env=env,
+            conf_source=str(project / conf_source) if conf_source else None,
+            metadata=metadata,
+        )
+    broken = [str(w.message) for w in caught if IMPORT_FAILURE in str(w.message)]
+    if broken:
+        raise ImportError("\n".join(broken))
+    return {
+        "pipelines": {
+            p.name: [
+                {
+                    "name": n.name,
+                    "namespace": n.namespace,
+                    "tags": sorted(n.tags),
+                    "inputs": list(n.inputs),
+                    "outputs": list(n.outputs),
+                }
+                for n in p.nodes
+            ]
+            for p in snap.pipelines
+        },
+        "datasets": {name: ds.type for name, ds in sorted(snap.datasets.items())},
+        "parameters": sorted(snap.parameters),
+    }
+
+
+def snapshot(project: Path, specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Snapshot every requested (env, conf_source) of the project without running a node."""
+    import kedro
+    from kedro.framework.project import validate_settings
+    from kedro.framework.startup import bootstrap_project
+
+    metadata = bootstrap_project(project)
+    validate_settings()
+    return {
+        "kedro_version": kedro.__version__,
+        "package_name": metadata.package_name,
+        "environments": {
+            key: _environment(project, metadata, spec["env"], spec.get("conf_source"))
+            for key, spec in sorted(specs.items())
+        },
+    }
+
+
+def main(argv: list[str]) -> int:
+    project, out, specs = Path(argv[0]).resolve(), Path(argv[1]), json.loads(argv[2])
+    try:
+        result = snapshot(project, specs)
+    except BaseException as exc:  # the project's own code can raise anything
+        lines = traceback.format_exception_only(type(exc), exc)
+        out.write_text(json.dumps({"error": "".join(lines).strip()}), encoding="utf-8")
+        return 1
+    out.write_text(json.dumps(result, sort_keys=True), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

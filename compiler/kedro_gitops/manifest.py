@@ -1,0 +1,223 @@
+"""The typed manifest: built from schema-valid data, every element keeps its source location."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .diagnostics import CompileError, Diagnostic, Location
+from .schedule import Schedule, ScheduleError, parse_schedule
+from .schema import check_schema
+from .source import SourceMap, load_yaml
+
+BUILTIN_EXECUTORS = {"bash": {"type": "bash"}, "python": {"type": "python"}}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """DAG-level settings: manifest `defaults`, overridable per DAG."""
+
+    owner: str = "airflow"
+    retries: int = 0
+    retry_delay: str = "5m"
+    start_date: str = "2024-01-01"
+    timezone: str = "UTC"
+    catchup: bool = False
+    max_active_runs: int = 1
+    tags: tuple[str, ...] = ()
+    executor: str = "bash"
+
+    def overlay(self, data: dict[str, Any]) -> Settings:
+        known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__}
+        if "tags" in known:
+            known["tags"] = tuple(dict.fromkeys((*self.tags, *known["tags"])))
+        return replace(self, **known)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    kedro_env: str
+    conf_source: str | None
+    env: tuple[tuple[str, str], ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Executor:
+    name: str
+    type: str
+    options: tuple[tuple[str, Any], ...]
+    location: Location
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return dict(self.options).get(key, default)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A grouping rule; `index` is its position in the DAG's `groups` list."""
+
+    index: int
+    by: str
+    options: tuple[tuple[str, Any], ...]
+    location: Location
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return dict(self.options).get(key, default)
+
+    @property
+    def label(self) -> str:
+        return f"groups[{self.index}] {self.by}"
+
+
+@dataclass(frozen=True)
+class DagSpec:
+    """One `dags:` entry, with defaults applied."""
+
+    index: int
+    pipeline: str
+    environments: tuple[str, ...]
+    dag_id: str | None
+    description: str | None
+    schedule: Schedule
+    settings: Settings
+    rules: tuple[Rule, ...]
+    location: Location
+    locations: dict[str, Location] = field(compare=False, hash=False)
+
+    def at(self, key: str) -> Location:
+        return self.locations.get(key, self.location)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    file: str
+    project_path: str
+    project_python: str | None
+    output: str
+    environments: dict[str, Environment]
+    executors: dict[str, Executor]
+    dags: tuple[DagSpec, ...]
+    data: Any = field(compare=False)
+
+
+def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((mapping or {}).items()))
+
+
+def _check_settings(
+    settings: Settings, data: dict[str, Any], path: tuple[str | int, ...], smap: SourceMap
+) -> list[Diagnostic]:
+    """Semantic checks the schema cannot express: time zones and durations."""
+    found = []
+    if "timezone" in data:
+        try:
+            zoneinfo.ZoneInfo(settings.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            found.append(
+                Diagnostic(
+                    smap.at((*path, "timezone")),
+                    "error",
+                    "invalid-timezone",
+                    f"unknown time zone `{settings.timezone}`",
+                    hint="use an IANA name such as `UTC` or `Europe/Paris`",
+                )
+            )
+    return found
+
+
+def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
+    """Typed manifest from schema-valid data; raises CompileError on semantic errors."""
+    errors: list[Diagnostic] = []
+    defaults = Settings().overlay(data.get("defaults", {}))
+    errors += _check_settings(defaults, data.get("defaults", {}), ("defaults",), smap)
+    environments = {
+        name: Environment(
+            name,
+            spec["kedro_env"],
+            spec.get("conf_source"),
+            _pairs(spec.get("env")),
+            smap.at(("environments", name), key=True),
+        )
+        for name, spec in sorted(data["environments"].items())
+    }
+    executors = {
+        name: Executor(
+            name,
+            spec["type"],
+            _pairs({k: v for k, v in spec.items() if k != "type"}),
+            smap.at(("executors", name), key=True),
+        )
+        for name, spec in sorted({**BUILTIN_EXECUTORS, **data.get("executors", {})}.items())
+    }
+    dags = []
+    for index, entry in enumerate(data["dags"]):
+        path: tuple[str | int, ...] = ("dags", index)
+        settings = defaults.overlay(entry)
+        errors += _check_settings(settings, entry, path, smap)
+        try:
+            schedule = parse_schedule(entry.get("schedule"))
+        except ScheduleError as exc:
+            errors.append(
+                Diagnostic(smap.at((*path, "schedule")), "error", "invalid-schedule", str(exc))
+            )
+            schedule = Schedule("none")
+        rules = tuple(
+            Rule(
+                i,
+                rule["by"],
+                _pairs({k: v for k, v in rule.items() if k != "by"}),
+                smap.at((*path, "groups", i)),
+            )
+            for i, rule in enumerate(entry.get("groups", []))
+        )
+        locations = {key: smap.at((*path, key)) for key in entry}
+        for i, _ in enumerate(entry.get("environments", [])):
+            locations[f"environments[{i}]"] = smap.at((*path, "environments", i))
+        if "executor" not in entry and "executor" in data.get("defaults", {}):
+            locations["executor"] = smap.at(("defaults", "executor"))
+        dags.append(
+            DagSpec(
+                index=index,
+                pipeline=entry["pipeline"],
+                environments=tuple(entry.get("environments", sorted(environments))),
+                dag_id=entry.get("dag_id"),
+                description=entry.get("description"),
+                schedule=schedule,
+                settings=settings,
+                rules=rules,
+                location=smap.at(path),
+                locations=locations,
+            )
+        )
+    if errors:
+        raise CompileError(errors)
+    return Manifest(
+        file=smap.file,
+        project_path=data["project"]["path"],
+        project_python=data["project"].get("python"),
+        output=data.get("output", "dags"),
+        environments=environments,
+        executors=executors,
+        dags=tuple(dags),
+        data=data,
+    )
+
+
+def parse_manifest(text: str, file: str) -> Manifest:
+    """Load, schema-check and type a manifest; raises CompileError with every problem found."""
+    data, smap = load_yaml(text, file)
+    if not isinstance(data, dict):
+        raise CompileError(
+            [
+                Diagnostic(
+                    Location(file, 1, 1), "error", "wrong-type", "the manifest must be a mapping"
+                )
+            ]
+        )
+    problems = check_schema(data, smap)
+    if problems:
+        raise CompileError(problems)
+    return build_manifest(data, smap)

@@ -1,0 +1,161 @@
+"""Build the Plan: for each DAG, its tasks, edges and how each task runs (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from dataclasses import asdict, dataclass, field
+
+from .diagnostics import CompileError, Diagnostic, has_errors
+from .grouping import Edge, Task, group_nodes
+from .manifest import Manifest, Settings
+from .resolve import Target, resolve
+from .schedule import Schedule
+from .snapshot import ProjectSnapshot
+
+
+@dataclass(frozen=True)
+class DagPlan:
+    """Everything the renderer needs for one DAG file."""
+
+    dag_id: str
+    pipeline: str
+    environment: str
+    kedro_env: str
+    conf_source: str | None
+    env: tuple[tuple[str, str], ...]
+    description: str
+    schedule: Schedule
+    settings: Settings
+    executor: str
+    python: str
+    project_dir: str
+    tasks: tuple[Task, ...]
+    edges: tuple[Edge, ...]
+    datasets: dict[Edge, tuple[str, ...]] = field(compare=False, repr=False)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.dag_id}.py"
+
+    @property
+    def input_hash(self) -> str:
+        data = asdict(self)
+        data["datasets"] = sorted((list(k), list(v)) for k, v in self.datasets.items())
+        text = json.dumps(data, sort_keys=True, ensure_ascii=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Plan:
+    manifest: str
+    output: str
+    dags: tuple[DagPlan, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def cli_unsafe(name: str) -> bool:
+    """True when `kedro run --nodes` would split or strip this node name."""
+    depth = 0
+    for char in name:
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            return True
+    return name != name.strip()
+
+
+def _project_dir(manifest: Manifest, target: Target) -> str:
+    """Project directory as the DAG file sees it: the executor's, or relative to `output`."""
+    configured = target.executor.option("project_dir")
+    if configured:
+        return str(configured)
+    project = posixpath.normpath(manifest.project_path)
+    if posixpath.isabs(project):
+        return project
+    return posixpath.relpath(project, posixpath.normpath(manifest.output))
+
+
+def plan_dag(
+    manifest: Manifest, target: Target
+) -> tuple[DagPlan, list[Diagnostic], frozenset[int]]:
+    """The DAG of one target, its warnings, and the indices of the rules that formed a task."""
+    spec, environment = target.spec, target.environment
+    graph, problems = group_nodes(
+        target.nodes,
+        target.catalog.persisted,
+        spec.rules,
+        spec.at("pipeline"),
+        environment.kedro_env,
+    )
+    if target.executor.type == "bash":
+        problems += [
+            Diagnostic(
+                spec.at("pipeline"),
+                "error",
+                "unsafe-node-name",
+                f"node name {node.name!r} cannot be passed to `kedro run --nodes`",
+                hint="rename the node (no top-level commas or edge spaces), or use a "
+                "`python` executor",
+            )
+            for node in target.nodes
+            if cli_unsafe(node.name)
+        ]
+    env = dict(environment.env) | dict(target.executor.option("env", {}))
+    dag = DagPlan(
+        dag_id=target.dag_id,
+        pipeline=spec.pipeline,
+        environment=environment.name,
+        kedro_env=environment.kedro_env,
+        conf_source=environment.conf_source,
+        env=tuple(sorted(env.items())),
+        description=spec.description
+        or f"Kedro pipeline `{spec.pipeline}` in environment `{environment.name}`.",
+        schedule=spec.schedule,
+        settings=spec.settings,
+        executor=target.executor.type,
+        python=str(target.executor.option("python", "python")),
+        project_dir=_project_dir(manifest, target),
+        tasks=graph.tasks,
+        edges=graph.edges,
+        datasets=graph.datasets,
+    )
+    return dag, problems, graph.used_rules
+
+
+def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
+    """The whole Plan; raises CompileError carrying every error (and warning) found."""
+    targets, problems = resolve(manifest, project)
+    dags = []
+    used: set[tuple[int, int]] = set()
+    for target in targets:
+        try:
+            dag, found, rules = plan_dag(manifest, target)
+        except CompileError as exc:
+            problems += exc.diagnostics
+            continue
+        problems += found
+        used |= {(target.spec.index, r) for r in rules}
+        dags.append(dag)
+    planned = {t.spec.index for t in targets}
+    problems += [
+        Diagnostic(
+            rule.location,
+            "warning",
+            "rule-unused",
+            f"{rule.label} matches no node in any environment of dags[{spec.index}]",
+            hint="remove it, or check that an earlier rule does not take its nodes",
+        )
+        for spec in manifest.dags
+        if spec.index in planned
+        for rule in spec.rules
+        if (spec.index, rule.index) not in used
+    ]
+    if has_errors(problems):
+        raise CompileError(problems)
+    return Plan(
+        manifest=posixpath.basename(manifest.file),
+        output=manifest.output,
+        dags=tuple(sorted(dags, key=lambda d: d.dag_id)),
+        diagnostics=tuple(sorted(set(problems))),
+    )

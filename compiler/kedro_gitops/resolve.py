@@ -1,0 +1,133 @@
+"""Resolve the manifest against the project snapshot: one Target per (pipeline, environment)."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .diagnostics import Diagnostic, did_you_mean
+from .manifest import DagSpec, Environment, Executor, Manifest
+from .snapshot import EnvSnapshot, Node, ProjectSnapshot, env_key
+
+SUPPORTED_EXECUTORS = ("bash", "python")
+_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_PLACEHOLDERS = {"pipeline", "environment"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One DAG to generate: a pipeline deployed to an environment with an executor."""
+
+    spec: DagSpec
+    dag_id: str
+    environment: Environment
+    executor: Executor
+    nodes: tuple[Node, ...]
+    catalog: EnvSnapshot
+
+
+def _dag_id(spec: DagSpec, environment: str) -> tuple[str, list[Diagnostic]]:
+    template = spec.dag_id or "{pipeline}_{environment}"
+    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    if fields - _PLACEHOLDERS:
+        unknown = sorted(fields - _PLACEHOLDERS)[0]
+        return "", [
+            Diagnostic(
+                spec.at("dag_id"),
+                "error",
+                "invalid-dag-id",
+                f"unknown placeholder `{{{unknown}}}` in dag_id",
+                hint=did_you_mean(unknown, _PLACEHOLDERS),
+            )
+        ]
+    pipeline = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.pipeline).strip("_") or "default"
+    dag_id = template.format(pipeline=pipeline, environment=environment)
+    if not _DAG_ID.match(dag_id) or len(dag_id) > 250:
+        return dag_id, [
+            Diagnostic(
+                spec.at("dag_id"),
+                "error",
+                "invalid-dag-id",
+                f"dag_id `{dag_id}` is not a valid Airflow id",
+                hint="use at most 250 letters, digits, `_`, `.` or `-`",
+            )
+        ]
+    return dag_id, []
+
+
+def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target], list[Diagnostic]]:
+    """Targets for every DAG entry and environment, and every problem found on the way."""
+    targets: list[Target] = []
+    problems: list[Diagnostic] = []
+    for spec in manifest.dags:
+        executor = manifest.executors.get(spec.settings.executor)
+        if executor is None:
+            problems.append(
+                Diagnostic(
+                    spec.at("executor"),
+                    "error",
+                    "unknown-executor",
+                    f"unknown executor `{spec.settings.executor}`",
+                    hint=did_you_mean(spec.settings.executor, manifest.executors),
+                )
+            )
+        elif executor.type not in SUPPORTED_EXECUTORS:
+            problems.append(
+                Diagnostic(
+                    executor.location,
+                    "error",
+                    "unsupported-executor",
+                    f"executor type `{executor.type}` is not available in this version",
+                    hint=f"use one of: {', '.join(SUPPORTED_EXECUTORS)}",
+                )
+            )
+        for i, env_name in enumerate(spec.environments):
+            environment = manifest.environments.get(env_name)
+            if environment is None:
+                problems.append(
+                    Diagnostic(
+                        spec.locations.get(f"environments[{i}]", spec.at("environments")),
+                        "error",
+                        "unknown-environment",
+                        f"unknown environment `{env_name}`",
+                        hint=did_you_mean(env_name, manifest.environments),
+                    )
+                )
+                continue
+            catalog = project.environments[env_key(environment.kedro_env, environment.conf_source)]
+            nodes = catalog.pipelines.get(spec.pipeline)
+            if nodes is None:
+                problems.append(
+                    Diagnostic(
+                        spec.at("pipeline"),
+                        "error",
+                        "unknown-pipeline",
+                        f"unknown pipeline `{spec.pipeline}`",
+                        hint=did_you_mean(spec.pipeline, catalog.pipelines),
+                    )
+                )
+                break
+            dag_id, found = _dag_id(spec, env_name)
+            problems += found
+            if executor is not None and not found:
+                targets.append(Target(spec, dag_id, environment, executor, nodes, catalog))
+    seen: dict[str, list[Target]] = defaultdict(list)
+    for target in targets:
+        seen[target.dag_id].append(target)
+    for dag_id, same in sorted(seen.items()):
+        if len(same) > 1:
+            first = same[0].spec
+            problems += [
+                Diagnostic(
+                    t.spec.at("dag_id"),
+                    "error",
+                    "dag-id-collision",
+                    f"dag_id `{dag_id}` is also produced by dags[{first.index}] "
+                    f"({first.pipeline}, {same[0].environment.name})",
+                    hint="set `dag_id` with `{pipeline}` and `{environment}` placeholders",
+                )
+                for t in same[1:]
+            ]
+    return targets, problems

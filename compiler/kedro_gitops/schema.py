@@ -1,0 +1,92 @@
+"""Check loaded manifest data against the JSON Schema, reporting each error at its YAML location."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from .diagnostics import Diagnostic, did_you_mean
+from .source import SourceMap
+
+
+@cache
+def deploy_schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("deploy.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _allowed_keys(schema: Any) -> list[str]:
+    return sorted(schema.get("properties", {})) if isinstance(schema, dict) else []
+
+
+def _flatten(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """Leaf errors: `if/then` and `anyOf` wrap the errors a user can act on."""
+    if error.validator in ("allOf", "then") and error.context:
+        return [leaf for sub in error.context for leaf in _flatten(sub)]
+    return [error]
+
+
+def _describe(error: jsonschema.ValidationError, smap: SourceMap) -> list[Diagnostic]:
+    path = tuple(error.absolute_path)
+    where = "/".join(str(p) for p in path) or "manifest"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = _allowed_keys(error.schema)
+        return [
+            Diagnostic(
+                smap.at((*path, key), key=True),
+                "error",
+                "unknown-key",
+                f"unknown key `{key}` in {where}",
+                hint=did_you_mean(key, allowed),
+            )
+            for key in sorted(set(error.instance) - set(allowed))
+        ]
+    if error.validator == "required":
+        return [Diagnostic(smap.at(path), "error", "missing-key", f"{where}: {error.message}")]
+    if error.validator in ("enum", "const"):
+        value: Any = error.validator_value
+        options = list(value) if error.validator == "enum" else [value]
+        return [
+            Diagnostic(
+                smap.at(path),
+                "error",
+                "invalid-value",
+                f"{where}: {error.instance!r} is not allowed",
+                hint=did_you_mean(str(error.instance), [str(o) for o in options]),
+            )
+        ]
+    if error.validator == "type":
+        return [
+            Diagnostic(
+                smap.at(path),
+                "error",
+                "wrong-type",
+                f"{where}: expected {error.validator_value}, got {error.instance!r}",
+            )
+        ]
+    if error.validator == "propertyNames":
+        return [
+            Diagnostic(
+                smap.at(path),
+                "error",
+                "invalid-name",
+                f"{where}: {error.message}",
+                hint="names may use letters, digits, `_`, `.` and `-`",
+            )
+        ]
+    return [Diagnostic(smap.at(path), "error", "schema", f"{where}: {error.message}")]
+
+
+def check_schema(data: Any, smap: SourceMap) -> list[Diagnostic]:
+    """Every schema violation in `data`, located through `smap`."""
+    validator = jsonschema.Draft202012Validator(deploy_schema())
+    found: set[Diagnostic] = set()
+    for error in validator.iter_errors(data):
+        for leaf in _flatten(error):
+            found.update(_describe(leaf, smap))
+    return sorted(found)

@@ -1,0 +1,77 @@
+"""ProjectSnapshot: the plain data read from a Kedro project (pure; no Kedro import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MEMORY_TYPES = frozenset({"MemoryDataset", "SharedMemoryDataset"})
+
+
+def base_name(dataset: str) -> str:
+    """The dataset a transcoded name refers to: `x@pandas` and `x@spark` are both `x`."""
+    return dataset.split("@", 1)[0]
+
+
+def is_parameter(dataset: str) -> bool:
+    return dataset == "parameters" or dataset.startswith("params:")
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    namespace: str | None
+    tags: tuple[str, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EnvSnapshot:
+    """Pipelines and catalog of a project under one Kedro environment."""
+
+    pipelines: dict[str, tuple[Node, ...]]
+    datasets: dict[str, str]
+    parameters: tuple[str, ...]
+
+    def persisted(self, dataset: str) -> bool:
+        """True when the catalog stores `dataset` (any transcoding of it) outside memory."""
+        name = base_name(dataset)
+        types = [t for ds, t in self.datasets.items() if base_name(ds) == name]
+        return any(t.rsplit(".", 1)[-1] not in MEMORY_TYPES for t in types)
+
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    kedro_version: str
+    package_name: str
+    environments: dict[str, EnvSnapshot]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProjectSnapshot:
+        envs = {
+            key: EnvSnapshot(
+                pipelines={
+                    name: tuple(
+                        Node(
+                            n["name"],
+                            n.get("namespace"),
+                            tuple(n.get("tags", ())),
+                            tuple(n.get("inputs", ())),
+                            tuple(n.get("outputs", ())),
+                        )
+                        for n in nodes
+                    )
+                    for name, nodes in env["pipelines"].items()
+                },
+                datasets=dict(env.get("datasets", {})),
+                parameters=tuple(env.get("parameters", ())),
+            )
+            for key, env in data["environments"].items()
+        }
+        return cls(data.get("kedro_version", ""), data.get("package_name", ""), envs)
+
+
+def env_key(kedro_env: str, conf_source: str | None) -> str:
+    """Key of an environment's entry in a snapshot."""
+    return f"{kedro_env}:{conf_source}" if conf_source else kedro_env
