@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,9 +26,10 @@ def short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
-def slug(name: str, limit: int = 200) -> str:
-    """An Airflow-safe id for any name; long or lossy names keep a hash of the original."""
-    text = _UNSAFE.sub("_", name).strip("_.") or "node"
+def slug(name: str, limit: int = 100) -> str:
+    """A short Airflow-safe id for any name; a name cut to `limit` keeps a hash of the original."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    text = _UNSAFE.sub("_", ascii_name).strip("_.") or "node"
     if len(text) > limit:
         text = f"{text[: limit - 9]}_{short_hash(name)}"
     return text
@@ -174,7 +176,8 @@ _RULES: dict[str, Callable[[Rule, list[str], NodeGraph, Persisted], Found]] = {
 
 
 def _assign_ids(groups: list[_Group], where: Location) -> tuple[dict[str, str], list[Diagnostic]]:
-    """Task id per group; per-node tasks whose ids collide get a hash suffix, rules get an error."""
+    """Task id per group: per-node tasks that collide get a hash suffix; a rule's group that
+    collides with another task is an error."""
     by_slug: dict[str, list[_Group]] = defaultdict(list)
     for group in groups:
         by_slug[slug(group.name)].append(group)
@@ -182,23 +185,22 @@ def _assign_ids(groups: list[_Group], where: Location) -> tuple[dict[str, str], 
     problems = []
     for task_id, same in sorted(by_slug.items()):
         ruled = [g for g in same if g.rule is not None]
-        if len(same) == 1:
-            ids[same[0].name] = task_id
-        elif len(ruled) <= 1:
+        if len(same) == 1 or not ruled:  # node names that slug alike: keep them apart by hash
             for group in same:
-                keep = group.rule is not None
-                ids[group.name] = task_id if keep else slug(f"{task_id}_{short_hash(group.name)}")
-        else:
-            names = ", ".join(f"`{g.name}` ({g.rule.label if g.rule else 'node'})" for g in same)
-            problems.append(
-                Diagnostic(
-                    ruled[-1].rule.location if ruled[-1].rule else where,
-                    "error",
-                    "task-id-collision",
-                    f"task id `{task_id}` is given to several tasks: {names}",
-                    hint="rename a group or change the rules so each task has its own id",
+                ids[group.name] = (
+                    task_id if len(same) == 1 else slug(f"{task_id}_{short_hash(group.name)}")
                 )
+            continue
+        names = ", ".join(f"`{g.name}` ({g.rule.label if g.rule else 'node'})" for g in same)
+        problems.append(
+            Diagnostic(
+                ruled[-1].rule.location if ruled[-1].rule else where,
+                "error",
+                "task-id-collision",
+                f"task id `{task_id}` is given to several tasks: {names}",
+                hint="rename the group so each task has its own id",
             )
+        )
     return ids, problems
 
 
@@ -276,7 +278,7 @@ def group_nodes(
     cycle = find_cycle([t.task_id for t in tasks], succ)
     if cycle:
         rule_of = {t.task_id: t.rule for t in tasks}
-        steps = " -> ".join(
+        steps = " ".join(
             f"{a} ({rule_of[a]}) --[{', '.join(sorted(datasets[(a, b)]))}]-->"
             for a, b in itertools.pairwise(cycle)
         )

@@ -101,6 +101,7 @@ class Manifest:
     executors: dict[str, Executor]
     dags: tuple[DagSpec, ...]
     data: Any = field(compare=False)
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
@@ -129,7 +130,7 @@ def _check_settings(
 
 
 def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
-    """Typed manifest from schema-valid data; raises CompileError on semantic errors."""
+    """Typed manifest from schema-valid data; semantic problems are kept in `diagnostics`."""
     errors: list[Diagnostic] = []
     defaults = Settings().overlay(data.get("defaults", {}))
     errors += _check_settings(defaults, data.get("defaults", {}), ("defaults",), smap)
@@ -192,8 +193,6 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
                 locations=locations,
             )
         )
-    if errors:
-        raise CompileError(errors)
     return Manifest(
         file=smap.file,
         project_path=data["project"]["path"],
@@ -203,6 +202,7 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
         executors=executors,
         dags=tuple(dags),
         data=data,
+        diagnostics=tuple(errors),
     )
 
 

@@ -126,18 +126,21 @@ def plan_dag(
 def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
     """The whole Plan; raises CompileError carrying every error (and warning) found."""
     targets, problems = resolve(manifest, project)
+    problems += manifest.diagnostics
     dags = []
     used: set[tuple[int, int]] = set()
+    failed: set[int] = set()
     for target in targets:
         try:
             dag, found, rules = plan_dag(manifest, target)
         except CompileError as exc:
             problems += exc.diagnostics
+            failed.add(target.spec.index)
             continue
         problems += found
         used |= {(target.spec.index, r) for r in rules}
         dags.append(dag)
-    planned = {t.spec.index for t in targets}
+    planned = {t.spec.index for t in targets} - failed
     problems += [
         Diagnostic(
             rule.location,

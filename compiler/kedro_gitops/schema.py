@@ -31,55 +31,45 @@ def _flatten(error: jsonschema.ValidationError) -> list[jsonschema.ValidationErr
     return [error]
 
 
+def _unknown_keys(error: jsonschema.ValidationError, smap: SourceMap) -> list[Diagnostic]:
+    path, allowed = tuple(error.absolute_path), _allowed_keys(error.schema)
+    instance: Any = error.instance
+    where = "/".join(str(p) for p in path) or "manifest"
+    return [
+        Diagnostic(
+            smap.at((*path, key), key=True),
+            "error",
+            "unknown-key",
+            f"unknown key `{key}` in {where}",
+            hint=did_you_mean(key, allowed),
+        )
+        for key in sorted(set(instance) - set(allowed))
+    ]
+
+
 def _describe(error: jsonschema.ValidationError, smap: SourceMap) -> list[Diagnostic]:
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return _unknown_keys(error, smap)
     path = tuple(error.absolute_path)
     where = "/".join(str(p) for p in path) or "manifest"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = _allowed_keys(error.schema)
-        return [
-            Diagnostic(
-                smap.at((*path, key), key=True),
-                "error",
-                "unknown-key",
-                f"unknown key `{key}` in {where}",
-                hint=did_you_mean(key, allowed),
-            )
-            for key in sorted(set(error.instance) - set(allowed))
-        ]
+    value: Any = error.validator_value
+    schema: Any = error.schema
+    code, message, hint = "schema", f"{where}: {error.message}", ""
     if error.validator == "required":
-        return [Diagnostic(smap.at(path), "error", "missing-key", f"{where}: {error.message}")]
-    if error.validator in ("enum", "const"):
-        value: Any = error.validator_value
+        code = "missing-key"
+    elif error.validator in ("enum", "const"):
         options = list(value) if error.validator == "enum" else [value]
-        return [
-            Diagnostic(
-                smap.at(path),
-                "error",
-                "invalid-value",
-                f"{where}: {error.instance!r} is not allowed",
-                hint=did_you_mean(str(error.instance), [str(o) for o in options]),
-            )
-        ]
-    if error.validator == "type":
-        return [
-            Diagnostic(
-                smap.at(path),
-                "error",
-                "wrong-type",
-                f"{where}: expected {error.validator_value}, got {error.instance!r}",
-            )
-        ]
-    if error.validator == "propertyNames":
-        return [
-            Diagnostic(
-                smap.at(path),
-                "error",
-                "invalid-name",
-                f"{where}: {error.message}",
-                hint="names may use letters, digits, `_`, `.` and `-`",
-            )
-        ]
-    return [Diagnostic(smap.at(path), "error", "schema", f"{where}: {error.message}")]
+        code, message = "invalid-value", f"{where}: {error.instance!r} is not allowed"
+        hint = did_you_mean(str(error.instance), [str(o) for o in options])
+    elif error.validator == "type":
+        code, message = "wrong-type", f"{where}: expected {value}, got {error.instance!r}"
+    elif error.validator == "propertyNames":
+        code, hint = "invalid-name", "names may use letters, digits, `_`, `.` and `-`"
+    elif error.validator == "pattern":
+        code = "invalid-format"
+        message = f"{where}: {error.instance!r} is not in the expected format"
+        hint = schema.get("description", "") if isinstance(schema, dict) else ""
+    return [Diagnostic(smap.at(path), "error", code, message, hint=hint)]
 
 
 def check_schema(data: Any, smap: SourceMap) -> list[Diagnostic]:

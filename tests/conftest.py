@@ -1,0 +1,68 @@
+"""Shared fixtures: a private Airflow home, a copy of the example project, golden-file updates."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "spaceflights"
+CASES = ROOT / "tests" / "cases"
+BIN = Path(sys.executable).parent
+
+os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", help="rewrite tests/cases/*/expected"
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+def copy_example(dest: Path) -> Path:
+    """A checkout-like tree: the root manifest and the example project, no outputs."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".telemetry", "*.log")
+    shutil.copytree(EXAMPLE, dest / "examples" / "spaceflights", ignore=ignore)
+    shutil.copy(ROOT / "pipelines.deploy.yaml", dest / "pipelines.deploy.yaml")
+    return dest
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment for Airflow subprocesses: a private AIRFLOW_HOME with a migrated sqlite db."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+    subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
+    )
+    yield env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def kedro_gitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run([str(BIN / "kedro-gitops"), *args], cwd)
