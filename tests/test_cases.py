@@ -16,19 +16,23 @@ from conftest import CASES
 from kedro_gitops.cli import plan_text
 from kedro_gitops.diagnostics import CompileError, format_text
 from kedro_gitops.manifest import parse_manifest
-from kedro_gitops.plan import build_plan
+from kedro_gitops.plan import Plan, build_plan
 from kedro_gitops.render import render_plan
 from kedro_gitops.snapshot import ProjectSnapshot
 
 MANIFEST = "pipelines.deploy.yaml"
 
 
+def plan_case(case: Path) -> Plan:
+    manifest = parse_manifest((case / MANIFEST).read_text("utf-8"), MANIFEST)
+    snapshot = ProjectSnapshot.from_json(json.loads((case / "snapshot.json").read_text()))
+    return build_plan(manifest, snapshot)
+
+
 def compile_case(case: Path) -> dict[str, str]:
     """{expected/<path>: text} for one case, compiled without touching the disk."""
     try:
-        manifest = parse_manifest((case / MANIFEST).read_text("utf-8"), MANIFEST)
-        snapshot = ProjectSnapshot.from_json(json.loads((case / "snapshot.json").read_text()))
-        plan = build_plan(manifest, snapshot)
+        plan = plan_case(case)
     except CompileError as exc:
         return {"errors.txt": format_text(exc.diagnostics) + "\n"}
     out = {f"dags/{name}": text for name, text in render_plan(plan).items()}

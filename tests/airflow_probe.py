@@ -1,0 +1,38 @@
+"""Load a folder of DAG files with Airflow's own DagBag and print what Airflow sees, as JSON.
+
+Run in a subprocess (it needs AIRFLOW_HOME set before Airflow is imported):
+    python airflow_probe.py DAG_FOLDER
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from airflow.dag_processing.dagbag import DagBag
+
+
+def main(folder: str) -> None:
+    bag = DagBag(dag_folder=folder)
+    dags = {
+        dag.dag_id: {
+            "file": dag.fileloc.rsplit("/", 1)[-1],
+            "tasks": sorted(dag.task_ids),
+            "edges": sorted(
+                [t.task_id, down] for t in dag.tasks for down in sorted(t.downstream_task_ids)
+            ),
+            "operators": sorted({type(t).__name__ for t in dag.tasks}),
+            "timetable": type(dag.timetable).__name__,
+        }
+        for dag in bag.dags.values()
+    }
+    result = {
+        "import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()},
+        "dags": dags,
+        "kedro_imported": any(m == "kedro" or m.startswith("kedro.") for m in sys.modules),
+    }
+    print(json.dumps(result, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,144 @@
+"""Generated DAG files in real Airflow 3: DagBag import, structure, and `airflow dags test`."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import BIN, CASES, ROOT, kedro_gitops, run
+from test_cases import compile_case, plan_case
+
+from kedro_gitops.cli import main as cli_main
+
+PROBE = ROOT / "tests" / "airflow_probe.py"
+GOLDEN_DAG_DIRS = sorted(p for p in CASES.glob("*/expected/dags") if p.is_dir())
+
+
+def probe(folder: Path, env: dict[str, str]) -> dict:
+    proc = run([str(BIN / "python"), str(PROBE), str(folder)], folder, env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def plan_json(manifest: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    assert cli_main(["plan", "--format", "json", "--manifest", str(manifest)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def expected_structure(plan: dict) -> dict[str, tuple[list[str], list[list[str]]]]:
+    return {
+        d["dag_id"]: (
+            sorted(t["task_id"] for t in d["tasks"]),
+            sorted([e["upstream"], e["downstream"]] for e in d["edges"]),
+        )
+        for d in plan["dags"]
+    }
+
+
+def test_committed_dags_load_with_the_planned_tasks_and_edges(
+    airflow_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen = probe(ROOT / "dags", airflow_env)
+    assert seen["import_errors"] == {}
+    assert seen["kedro_imported"] is False, "parsing a DAG file must not import Kedro"
+    planned = expected_structure(plan_json(ROOT / "pipelines.deploy.yaml", capsys))
+    assert {k: (v["tasks"], v["edges"]) for k, v in seen["dags"].items()} == planned
+    assert seen["dags"]["data_processing_base"]["operators"] == ["BashOperator"]
+    assert seen["dags"]["data_science_prod"]["operators"] == ["PythonOperator"]
+
+
+@pytest.mark.parametrize("folder", GOLDEN_DAG_DIRS, ids=lambda p: p.parent.parent.name)
+def test_golden_dags_load_without_errors(folder: Path, airflow_env: dict[str, str]) -> None:
+    seen = probe(folder, airflow_env)
+    assert seen["import_errors"] == {}
+    assert seen["kedro_imported"] is False
+    assert sorted(v["file"] for v in seen["dags"].values()) == sorted(
+        p.name for p in folder.glob("*.py")
+    )
+    plan = plan_case(folder.parent.parent)
+    assert {k: (v["tasks"], v["edges"]) for k, v in seen["dags"].items()} == {
+        d.dag_id: (sorted(t.task_id for t in d.tasks), sorted(map(list, d.edges)))
+        for d in plan.dags
+    }
+
+
+def test_awkward_values_arrive_verbatim(airflow_env: dict[str, str], tmp_path: Path) -> None:
+    """Quotes, backslashes, newlines, Jinja and `__import__` in names reach Airflow unchanged."""
+    files = compile_case(CASES / "awkward_names")
+    dag_file = tmp_path / "dag.py"
+    dag_file.write_text(files["dags/Data_Science_v2_base.py"])
+    script = textwrap.dedent(
+        f"""
+        import json, runpy
+        ns = runpy.run_path({str(dag_file)!r})
+        dag, tasks = ns["dag"], ns["TASKS"]
+        nodes = [n for _, group in tasks for n in group]
+        op = dag.get_task("say_hi_run_id___import___os_.system_x")
+        print(json.dumps({{"nodes": nodes, "owner": op.owner, "env": ns["ENV"],
+                          "command": op.bash_command.value, "tz": str(dag.timezone)}}))
+        """
+    )
+    proc = run([str(BIN / "python"), "-c", script], tmp_path, airflow_env)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    snapshot = json.loads((CASES / "awkward_names" / "snapshot.json").read_text())
+    names = {n["name"] for n in snapshot["environments"]["base"]["pipelines"]["Data Science v2"]}
+    assert set(seen["nodes"]) == names
+    assert seen["owner"] == "o'brien \"the\" \\ owner\n__import__('os')"
+    assert seen["env"] == {"QUOTE": "\"'\n", "BRACES": "{{ ds }}"}
+    assert "'say \"hi\" \\ {{ run_id }} __import__(\"os\").system(\"x\")'" in seen["command"]
+    assert seen["tz"] == "Europe/Paris"
+
+
+def test_generated_files_pass_ruff_airflow3_rules() -> None:
+    targets = [str(ROOT / "dags"), *map(str, GOLDEN_DAG_DIRS)]
+    proc = run([str(BIN / "ruff"), "check", "--no-cache", "--isolated", "--select", "AIR3",
+                "--preview", *targets], ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+RECORD_HOOK = '''
+
+from pathlib import Path as _Path
+
+from kedro.framework.hooks import hook_impl as _hook_impl
+
+
+class _RecordAirflowRun:
+    """Test instrumentation: record the Airflow run that reached each Kedro run."""
+
+    @_hook_impl
+    def after_context_created(self, context):
+        with _Path("data/08_reporting/airflow_runs.txt").open("a") as f:
+            f.write(f"{context.params['airflow_run_id']} {context.params['airflow_logical_date']}\\n")
+
+
+HOOKS = (_RecordAirflowRun(),)
+'''
+
+
+def test_dags_run_end_to_end(checkout: Path, airflow_env: dict[str, str]) -> None:
+    """Compile in a fresh checkout and let Airflow run the bash and the python DAGs."""
+    settings = checkout / "examples/spaceflights/src/spaceflights/settings.py"
+    settings.write_text(settings.read_text() + RECORD_HOOK)
+    assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(checkout / "dags")}
+    data = checkout / "examples/spaceflights/data"
+    for dag_id in ("data_processing_base", "data_processing_prod", "data_science_prod"):
+        proc = run([str(BIN / "airflow"), "dags", "test", dag_id], Path("/"), env)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "state=success" in proc.stdout + proc.stderr
+    assert (data / "02_intermediate/preprocessed_shuttles.csv").is_file()  # persisted in prod
+    assert (data / "03_primary/model_input_table.csv").is_file()
+    for namespace in ("active_modelling_pipeline", "candidate_modelling_pipeline"):
+        assert (data / f"06_models/regressor_{namespace}.pickle").is_file()
+        metrics = json.loads((data / f"08_reporting/metrics_{namespace}.json").read_text())
+        assert set(metrics) >= {"r2_score"}
+    runs = (data / "08_reporting/airflow_runs.txt").read_text().splitlines()
+    assert len(runs) == 2 + 3 + 2  # one Kedro run per task
+    for line in runs:
+        run_id, logical_date = line.split(" ", 1)
+        assert run_id.startswith("manual__")
+        assert logical_date.startswith("20")

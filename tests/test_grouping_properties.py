@@ -1,0 +1,324 @@
+"""Property-based tests of `kedro_gitops.grouping.group_nodes` on random node DAGs and rules.
+
+Every example is a random acyclic Kedro pipeline (node i only reads outputs of nodes j < i), with
+transcoded datasets (`ds@pandas` / `ds@spark`), parameters, namespaces, tags and awkward node
+names, a random set of persisted datasets and a random list of grouping rules. The expected
+facts (node edges, acyclicity) are recomputed here without the library's helpers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from kedro_gitops.diagnostics import CompileError, Location
+from kedro_gitops.grouping import TaskGraph, group_nodes, slug
+from kedro_gitops.manifest import Rule
+from kedro_gitops.snapshot import Node
+
+WHERE = Location("m.yaml", 1, 1)
+PROPERTIES = settings(
+    derandomize=True,
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+TASK_ID = re.compile(r"[A-Za-z0-9_.-]+")
+NAMESPACES = (None, "a", "a.b", "b")
+TAGS = ("t1", "t2", "grp.x", "grp.y")
+# Names equal to group names (`a`, `x`, `g`, ...), names whose slugs collide or vanish.
+SPECIAL_NAMES = ("a", "b", "a.b", "x", "y", "g", "node", "...", " ", "[ ]", "_", "'")
+STEMS = ("ds", "model.in_", "Raw-", "x")
+RULES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
+    ("memory", ()),
+    ("namespace", ()),
+    ("namespace", (("depth", 1),)),
+    ("namespace", (("depth", 2),)),
+    ("tag_prefix", (("prefix", "grp."),)),
+    ("group", (("name", "g"), ("tags", ["t1"]))),
+)
+ERROR_CODES = {"cycle", "memory-crossing", "task-id-collision", "ambiguous-group"}
+
+Edge = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Example:
+    nodes: tuple[Node, ...]
+    persisted_names: frozenset[str]
+    rules: tuple[Rule, ...]
+
+    def persisted(self, dataset: str) -> bool:
+        return base(dataset) in self.persisted_names
+
+
+def base(dataset: str) -> str:
+    return dataset.split("@", 1)[0]
+
+
+def is_param(dataset: str) -> bool:
+    return dataset == "parameters" or dataset.startswith("params:")
+
+
+def _names(i: int, earlier: list[str]) -> st.SearchStrategy[str]:
+    k = st.integers(0, 3)
+    seps = st.sampled_from([" ", ",", "_", ".", "'", "]", "__"])
+    options = [
+        st.just(f"node {i}"),
+        k.map(lambda k: f"fn([in_{k}, 'q'], \"{i}\") -> [out_{i}]"),
+        st.builds(lambda sep, k: f"s{sep}{k}", seps, k),
+        st.builds(lambda sep, k: f"{'L' * 240}{sep}{k}", seps, k),
+        st.sampled_from(SPECIAL_NAMES),
+    ]
+    if earlier:
+        options.append(st.sampled_from(earlier).map(lambda n: f"{n}_group"))
+    return st.one_of(options)
+
+
+@st.composite
+def examples(draw: st.DrawFn, with_rules: bool = True, persist: str | None = None) -> Example:
+    nodes: list[Node] = []
+    names: list[str] = []
+    refs: list[str] = []  # every way of naming a dataset some earlier node produces
+    for i in range(draw(st.integers(1, 40))):
+        name = draw(_names(i, names))
+        if name in names:
+            name = f"node #{i}"
+        inputs = draw(st.lists(st.sampled_from(refs), max_size=3, unique=True)) if refs else []
+        inputs += draw(
+            st.lists(st.sampled_from(["params:x", "params:y.z", "parameters", "raw"]), max_size=2)
+        )
+        outputs = []
+        for m in range(draw(st.integers(0, 2))):
+            stem = draw(st.sampled_from(STEMS))
+            dataset = f"{stem}{i}_{m}"
+            outputs.append(
+                draw(st.sampled_from([dataset, f"{dataset}@pandas", f"{dataset}@spark"]))
+            )
+            refs += [dataset, f"{dataset}@pandas", f"{dataset}@spark"]
+        nodes.append(
+            Node(
+                name,
+                draw(st.sampled_from(NAMESPACES)),
+                tuple(draw(st.lists(st.sampled_from(TAGS), max_size=3, unique=True))),
+                tuple(dict.fromkeys(inputs)),
+                tuple(outputs),
+            )
+        )
+        names.append(name)
+    bases = sorted({base(o) for n in nodes for o in n.outputs})
+    mode = persist or draw(st.sampled_from(["all", "none", "some"]))
+    if mode == "all":
+        persisted = frozenset(bases)
+    elif mode == "none" or not bases:
+        persisted = frozenset()
+    else:
+        persisted = frozenset(draw(st.sets(st.sampled_from(bases))))
+    specs = draw(st.lists(st.sampled_from(RULES), max_size=4)) if with_rules else []
+    rules = tuple(Rule(i, by, options, WHERE) for i, (by, options) in enumerate(specs))
+    return Example(tuple(nodes), persisted, rules)
+
+
+def node_edges(nodes: Iterable[Node]) -> dict[Edge, set[str]]:
+    """(producer, consumer) -> base names of the datasets between them, parameters excluded."""
+    nodes = list(nodes)
+    producer = {base(out): n.name for n in nodes for out in n.outputs}
+    edges: dict[Edge, set[str]] = defaultdict(set)
+    for n in nodes:
+        for dataset in n.inputs:
+            src = producer.get(base(dataset))
+            if not is_param(dataset) and src is not None and src != n.name:
+                edges[(src, n.name)].add(base(dataset))
+    return edges
+
+
+def acyclic(vertices: Iterable[str], edges: Iterable[Edge]) -> bool:
+    """Kahn's algorithm: every vertex gets removed iff there is no cycle."""
+    vertices = set(vertices)
+    indegree = Counter(dst for _, dst in edges)
+    succ: dict[str, list[str]] = defaultdict(list)
+    for src, dst in edges:
+        succ[src].append(dst)
+    ready = deque(v for v in vertices if indegree[v] == 0)
+    removed = 0
+    while ready:
+        vertex = ready.popleft()
+        removed += 1
+        for dst in succ[vertex]:
+            indegree[dst] -= 1
+            if indegree[dst] == 0:
+                ready.append(dst)
+    return removed == len(vertices)
+
+
+def run(example: Example, nodes: Iterable[Node] | None = None) -> TaskGraph:
+    graph, diagnostics = group_nodes(
+        list(example.nodes if nodes is None else nodes), example.persisted, example.rules, WHERE
+    )
+    assert all(d.severity != "error" for d in diagnostics)
+    return graph
+
+
+def check_graph(example: Example, graph: TaskGraph) -> None:
+    names = [n.name for n in example.nodes]
+    ids = [t.task_id for t in graph.tasks]
+    # (4) unique, Airflow-safe, bounded task ids
+    assert len(set(ids)) == len(ids), Counter(ids).most_common(3)
+    for task_id in ids:
+        assert TASK_ID.fullmatch(task_id), task_id
+        assert len(task_id) <= 250, task_id
+    # (1) every node in exactly one task, and no empty task
+    assert all(t.nodes for t in graph.tasks)
+    assert Counter(n for t in graph.tasks for n in t.nodes) == Counter(names)
+    labels = {"node"} | {r.label for r in example.rules}
+    for task in graph.tasks:
+        assert task.rule in labels
+        assert task.rule != "node" or len(task.nodes) == 1
+    assert graph.used_rules <= {r.index for r in example.rules}
+
+    task_of = {n: t.task_id for t in graph.tasks for n in t.nodes}
+    edges = node_edges(example.nodes)
+    crossing: dict[Edge, set[str]] = defaultdict(set)
+    for (src, dst), datasets in edges.items():
+        if task_of[src] != task_of[dst]:
+            crossing[(task_of[src], task_of[dst])] |= datasets
+    # (2) crossing node edges are exactly the task edges, with the datasets behind them
+    assert set(graph.edges) == set(crossing)
+    assert len(graph.edges) == len(set(graph.edges))
+    assert {e: set(d) for e, d in graph.datasets.items()} == crossing
+    # (3) the task graph is acyclic
+    assert acyclic(ids, graph.edges)
+    # (5) nodes inside a task run after the nodes they depend on
+    position = {n: i for t in graph.tasks for i, n in enumerate(t.nodes)}
+    for src, dst in edges:
+        if task_of[src] == task_of[dst]:
+            assert position[src] < position[dst], (src, dst)
+    # (6) no in-memory dataset crosses a task boundary
+    for (src, dst), datasets in edges.items():
+        if task_of[src] != task_of[dst]:
+            assert all(map(example.persisted, datasets)), (src, dst, datasets)
+
+
+def memory_edges(example: Example) -> bool:
+    return any(not all(map(example.persisted, d)) for d in node_edges(example.nodes).values())
+
+
+def check_error(example: Example, error: CompileError) -> None:
+    codes = {d.code for d in error.diagnostics if d.severity == "error"}
+    assert codes
+    allowed = set(ERROR_CODES)
+    has_t1 = any("t1" in n.tags for n in example.nodes)
+    if any(r.by == "group" for r in example.rules) and not has_t1:
+        allowed.add("unknown-tag")  # a group rule whose tag no node carries is an error too
+    assert codes <= allowed, codes
+    if not example.rules:
+        assert "cycle" not in codes
+    if "ambiguous-group" in codes:
+        assert any(r.by == "tag_prefix" for r in example.rules)
+        assert any({"grp.x", "grp.y"} <= set(n.tags) for n in example.nodes)
+    if "memory-crossing" in codes:
+        assert memory_edges(example)
+    if "task-id-collision" in codes:
+        assert example.rules
+
+
+@PROPERTIES
+@given(examples())
+def test_group_nodes_properties(example: Example) -> None:
+    try:
+        graph = run(example)
+    except CompileError as error:
+        check_error(example, error)
+    else:
+        check_graph(example, graph)
+
+
+@PROPERTIES
+@given(examples(with_rules=False))
+def test_without_rules_only_memory_crossings_fail(example: Example) -> None:
+    if memory_edges(example):
+        with pytest.raises(CompileError) as caught:
+            run(example)
+        assert {d.code for d in caught.value.diagnostics} == {"memory-crossing"}
+    else:
+        graph = run(example)
+        check_graph(example, graph)
+        assert len(graph.tasks) == len(example.nodes)
+
+
+@PROPERTIES
+@given(examples(with_rules=False, persist="all"))
+def test_without_rules_all_persisted_one_task_per_node(example: Example) -> None:
+    graph = run(example)
+    check_graph(example, graph)
+    assert len(graph.tasks) == len(example.nodes)
+    assert all(len(t.nodes) == 1 and t.rule == "node" for t in graph.tasks)
+    assert len(graph.edges) == len(node_edges(example.nodes))
+    assert graph.used_rules == frozenset()
+
+
+def outcome(example: Example, nodes: Iterable[Node]) -> str:
+    try:
+        graph = run(example, nodes)
+    except CompileError as error:
+        return "\n".join(d.render() for d in error.diagnostics)
+    return repr(graph)
+
+
+@PROPERTIES
+@given(examples(), st.randoms(use_true_random=False))
+def test_input_order_does_not_matter(example: Example, rng: random.Random) -> None:
+    shuffled = list(example.nodes)
+    rng.shuffle(shuffled)
+    assert outcome(example, shuffled) == outcome(example, example.nodes)
+
+
+CHAIN = 5_000
+
+
+def chain(length: int) -> list[Node]:
+    """n04999 -> n04998 -> ... -> n00000: names sort against the execution order."""
+    return [
+        Node(
+            f"n{length - 1 - i:05d}",
+            None,
+            (),
+            (f"d{i - 1}",) if i else ("params:x",),
+            (f"d{i}",),
+        )
+        for i in range(length)
+    ]
+
+
+def test_long_in_memory_chain_with_memory_rule_is_one_task() -> None:
+    nodes = chain(CHAIN)
+    rule = Rule(0, "memory", (), WHERE)
+    graph, diagnostics = group_nodes(nodes, lambda d: False, [rule], WHERE)
+    assert diagnostics == []
+    assert len(graph.tasks) == 1
+    (task,) = graph.tasks
+    assert task.nodes == tuple(n.name for n in nodes)
+    assert task.task_id == slug(f"{nodes[0].name}_group")
+    assert task.rule == rule.label
+    assert graph.edges == ()
+    assert graph.used_rules == frozenset({0})
+
+
+def test_long_persisted_chain_without_rules_is_one_task_per_node() -> None:
+    nodes = chain(CHAIN)
+    graph, diagnostics = group_nodes(nodes, lambda d: True, [], WHERE)
+    assert diagnostics == []
+    assert len(graph.tasks) == CHAIN
+    assert len(graph.edges) == CHAIN - 1
+    assert set(graph.edges) == {(a.name, b.name) for a, b in itertools.pairwise(nodes)}
+    assert graph.datasets[(nodes[0].name, nodes[1].name)] == ("d0",)
