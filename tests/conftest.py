@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,7 @@ os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--update-goldens", action="store_true", help="rewrite tests/cases/*/expected"
-    )
+    parser.addoption("--update-goldens", action="store_true", help="rewrite tests/cases/*/expected")
 
 
 @pytest.fixture
@@ -44,7 +41,7 @@ def checkout(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for Airflow subprocesses: a private AIRFLOW_HOME with a migrated sqlite db."""
     home = tmp_path_factory.mktemp("airflow-home")
     env = {
@@ -57,10 +54,12 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
     )
-    yield env
+    return env
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 

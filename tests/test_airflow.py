@@ -7,10 +7,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import BIN, CASES, ROOT, kedro_gitops, run
-from test_cases import compile_case, plan_case
 
 from kedro_gitops.cli import main as cli_main
+
+from conftest import BIN, CASES, ROOT, kedro_gitops, run
+from test_cases import compile_case, plan_case
 
 PROBE = ROOT / "tests" / "airflow_probe.py"
 GOLDEN_DAG_DIRS = sorted(p for p in CASES.glob("*/expected/dags") if p.is_dir())
@@ -88,14 +89,25 @@ def test_awkward_values_arrive_verbatim(airflow_env: dict[str, str], tmp_path: P
     assert set(seen["nodes"]) == names
     assert seen["owner"] == "o'brien \"the\" \\ owner\n__import__('os')"
     assert seen["env"] == {"QUOTE": "\"'\n", "BRACES": "{{ ds }}"}
-    assert "'say \"hi\" \\ {{ run_id }} __import__(\"os\").system(\"x\")'" in seen["command"]
+    assert '\'say "hi" \\ {{ run_id }} __import__("os").system("x")\'' in seen["command"]
     assert seen["tz"] == "Europe/Paris"
 
 
 def test_generated_files_pass_ruff_airflow3_rules() -> None:
     targets = [str(ROOT / "dags"), *map(str, GOLDEN_DAG_DIRS)]
-    proc = run([str(BIN / "ruff"), "check", "--no-cache", "--isolated", "--select", "AIR3",
-                "--preview", *targets], ROOT)
+    proc = run(
+        [
+            str(BIN / "ruff"),
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "AIR3",
+            "--preview",
+            *targets,
+        ],
+        ROOT,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -112,7 +124,8 @@ class _RecordAirflowRun:
     @_hook_impl
     def after_context_created(self, context):
         with _Path("data/08_reporting/airflow_runs.txt").open("a") as f:
-            f.write(f"{context.params['airflow_run_id']} {context.params['airflow_logical_date']}\\n")
+            params = context.params
+            f.write(f"{params['airflow_run_id']} {params['airflow_logical_date']}\\n")
 
 
 HOOKS = (_RecordAirflowRun(),)

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CASES
 
 from kedro_gitops.cli import plan_text
 from kedro_gitops.diagnostics import CompileError, format_text
@@ -19,6 +18,8 @@ from kedro_gitops.manifest import parse_manifest
 from kedro_gitops.plan import Plan, build_plan
 from kedro_gitops.render import render_plan
 from kedro_gitops.snapshot import ProjectSnapshot
+
+from conftest import CASES
 
 MANIFEST = "pipelines.deploy.yaml"
 

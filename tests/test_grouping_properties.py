@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from kedro_gitops.diagnostics import CompileError, Location
 from kedro_gitops.grouping import TaskGraph, group_nodes, slug
 from kedro_gitops.manifest import Rule
@@ -36,8 +37,9 @@ PROPERTIES = settings(
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]+")
 NAMESPACES = (None, "a", "a.b", "b")
 TAGS = ("t1", "t2", "grp.x", "grp.y")
-# Names equal to group names (`a`, `x`, `g`, ...), names whose slugs collide or vanish.
-SPECIAL_NAMES = ("a", "b", "a.b", "x", "y", "g", "node", "...", " ", "[ ]", "_", "'")
+# Names whose slugs vanish (`node`) or are odd, and names of the groups the rules make.
+SPECIAL_NAMES = ("node", "...", " ", "[ ]", "_", "'", "n", "a b", "a\tb", "é")
+GROUP_NAMES = ("a", "b", "a.b", "x", "y", "g")
 STEMS = ("ds", "model.in_", "Raw-", "x")
 RULES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
     ("memory", ()),
@@ -70,19 +72,47 @@ def is_param(dataset: str) -> bool:
     return dataset == "parameters" or dataset.startswith("params:")
 
 
-def _names(i: int, earlier: list[str]) -> st.SearchStrategy[str]:
-    k = st.integers(0, 3)
-    seps = st.sampled_from([" ", ",", "_", ".", "'", "]", "__"])
-    options = [
-        st.just(f"node {i}"),
-        k.map(lambda k: f"fn([in_{k}, 'q'], \"{i}\") -> [out_{i}]"),
-        st.builds(lambda sep, k: f"s{sep}{k}", seps, k),
-        st.builds(lambda sep, k: f"{'L' * 240}{sep}{k}", seps, k),
-        st.sampled_from(SPECIAL_NAMES),
+SEPARATORS = (" ", ",", "_", ".", "'", "]", "__")
+TRANSCODINGS = ("", "@pandas", "@spark")
+EXTRA_INPUTS = ("params:x", "params:y.z", "parameters", "raw")
+# One node's random choices; strategies are built once, as building them per draw is slow.
+NODE_CHOICES = st.fixed_dictionaries(
+    {
+        "name": st.integers(0, 6),  # 0 is the plain `node {i}`, the simplest shrink target
+        "k": st.integers(0, 3),
+        "sep": st.sampled_from(SEPARATORS),
+        "special": st.sampled_from(SPECIAL_NAMES),
+        "group": st.sampled_from(GROUP_NAMES),
+        "earlier": st.integers(0, 1023),
+        "same": st.integers(0, 3),  # in a blocky pipeline, non-zero copies namespace and tags
+        "namespace": st.sampled_from(NAMESPACES),
+        "tags": st.lists(st.sampled_from(TAGS), max_size=3, unique=True),
+        "inputs": st.lists(st.integers(0, 1023), max_size=3),  # earlier outputs, latest first
+        "extra": st.lists(st.sampled_from(EXTRA_INPUTS), max_size=2, unique=True),
+        "outputs": st.lists(
+            st.tuples(st.sampled_from(STEMS), st.sampled_from(TRANSCODINGS)), max_size=2
+        ),
+    }
+)
+
+
+def node_name(i: int, c: dict[str, Any], earlier: list[str], clash: bool) -> str:
+    """An awkward, unique node name: quotes, brackets with commas, dots, spaces, 240+ chars;
+    with `clash`, also names that rule-made groups take (`a`, `g`, `<head>_group`)."""
+    kind, k, sep = c["name"], c["k"], c["sep"]
+    if not clash and kind >= 5:
+        kind = 2
+    candidates = [
+        f"node {i}",
+        f"fn([in_{k}, 'q'], \"{i}\") -> [out_{i}]",
+        f"s{sep}{k}",
+        f"{'L' * 240}{sep}{k}",
+        c["special"],
+        c["group"],
+        f"{earlier[c['earlier'] % len(earlier)]}_group" if earlier else f"node {i}",
     ]
-    if earlier:
-        options.append(st.sampled_from(earlier).map(lambda n: f"{n}_group"))
-    return st.one_of(options)
+    name = candidates[kind]
+    return f"node #{i}" if name in earlier else name
 
 
 @st.composite
@@ -90,34 +120,34 @@ def examples(draw: st.DrawFn, with_rules: bool = True, persist: str | None = Non
     nodes: list[Node] = []
     names: list[str] = []
     refs: list[str] = []  # every way of naming a dataset some earlier node produces
+    # Blocky pipelines keep runs of nodes in one namespace / tag set, as modular pipelines do,
+    # so that rule-made groups are often intervals of a topological order and stay acyclic.
+    blocky = draw(st.booleans())
+    ambiguous = draw(st.booleans())  # else no node carries both `grp.x` and `grp.y`
+    clash = draw(st.booleans())  # node names that equal group names
+    reach = draw(st.sampled_from([6, 1024]))  # local pipelines read only recent outputs
     for i in range(draw(st.integers(1, 40))):
-        name = draw(_names(i, names))
-        if name in names:
-            name = f"node #{i}"
-        inputs = draw(st.lists(st.sampled_from(refs), max_size=3, unique=True)) if refs else []
-        inputs += draw(
-            st.lists(st.sampled_from(["params:x", "params:y.z", "parameters", "raw"]), max_size=2)
-        )
+        c = draw(NODE_CHOICES)
+        name = node_name(i, c, names, clash)
+        inputs = [refs[-1 - j % min(reach, len(refs))] for j in c["inputs"]] if refs else []
         outputs = []
-        for m in range(draw(st.integers(0, 2))):
-            stem = draw(st.sampled_from(STEMS))
+        for m, (stem, transcoding) in enumerate(c["outputs"]):
             dataset = f"{stem}{i}_{m}"
-            outputs.append(
-                draw(st.sampled_from([dataset, f"{dataset}@pandas", f"{dataset}@spark"]))
-            )
-            refs += [dataset, f"{dataset}@pandas", f"{dataset}@spark"]
+            outputs.append(dataset + transcoding)
+            refs += [dataset + t for t in TRANSCODINGS]
+        namespace, tags = c["namespace"], tuple(c["tags"])
+        if blocky and nodes and c["same"]:
+            namespace, tags = nodes[-1].namespace, nodes[-1].tags
+        if not ambiguous and {"grp.x", "grp.y"} <= set(tags):
+            tags = tuple(t for t in tags if t != "grp.y")
         nodes.append(
             Node(
-                name,
-                draw(st.sampled_from(NAMESPACES)),
-                tuple(draw(st.lists(st.sampled_from(TAGS), max_size=3, unique=True))),
-                tuple(dict.fromkeys(inputs)),
-                tuple(outputs),
+                name, namespace, tags, tuple(dict.fromkeys([*inputs, *c["extra"]])), tuple(outputs)
             )
         )
         names.append(name)
     bases = sorted({base(o) for n in nodes for o in n.outputs})
-    mode = persist or draw(st.sampled_from(["all", "none", "some"]))
+    mode = persist or draw(st.sampled_from(["all", "all", "none", "some"]))
     if mode == "all":
         persisted = frozenset(bases)
     elif mode == "none" or not bases:

@@ -78,8 +78,16 @@ def main(argv: list[str]) -> int:
     try:
         result = snapshot(project, specs)
     except BaseException as exc:  # the project's own code can raise anything
-        lines = traceback.format_exception_only(type(exc), exc)
-        out.write_text(json.dumps({"error": "".join(lines).strip()}), encoding="utf-8")
+        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if Path(f.filename).resolve().is_relative_to(project)
+        ]
+        if frames:
+            where = Path(frames[-1].filename).resolve().relative_to(project)
+            message += f" (at {where.as_posix()}:{frames[-1].lineno})"
+        out.write_text(json.dumps({"error": message}), encoding="utf-8")
         return 1
     out.write_text(json.dumps(result, sort_keys=True), encoding="utf-8")
     return 0

@@ -1,0 +1,164 @@
+"""The command line on a real checkout: exit codes, check/diff, safety of dags/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kedro_gitops.cli import INVALID, OK, OUT_OF_SYNC
+
+from conftest import ROOT, kedro_gitops, run
+
+
+def snapshot_dir(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())} if path.exists() else {}
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def test_compile_writes_what_is_committed(checkout: Path) -> None:
+    proc = kedro_gitops("compile", cwd=checkout)
+    assert proc.returncode == OK, proc.stderr
+    assert snapshot_dir(checkout / "dags") == snapshot_dir(ROOT / "dags")
+    again = kedro_gitops("compile", cwd=checkout)
+    assert again.returncode == OK
+    assert "0 changed" in again.stderr
+
+
+def test_check_reports_changed_missing_and_orphaned_files(checkout: Path) -> None:
+    assert kedro_gitops("compile", cwd=checkout).returncode == OK
+    assert kedro_gitops("check", cwd=checkout).returncode == OK
+    dags = checkout / "dags"
+    edited = dags / "data_processing_base.py"
+    edited.write_text(edited.read_text().replace("retries", "retries_edited"))
+    (dags / "data_science_prod.py").unlink()
+    shutil.copy(dags / "data_processing_prod.py", dags / "old_pipeline_prod.py")
+    before = snapshot_dir(dags)
+    proc = kedro_gitops("check", cwd=checkout)
+    assert proc.returncode == OUT_OF_SYNC
+    assert "data_processing_base.py (changed)" in proc.stderr
+    assert "data_science_prod.py (missing)" in proc.stderr
+    assert "old_pipeline_prod.py (orphaned)" in proc.stderr
+    assert '-        "retries_edited": 2,' in proc.stdout
+    assert "+++ b/dags/data_science_prod.py" in proc.stdout
+    assert snapshot_dir(dags) == before, "check writes nothing"
+    assert kedro_gitops("compile", cwd=checkout).returncode == OK
+    assert not (dags / "old_pipeline_prod.py").exists()
+    assert kedro_gitops("check", cwd=checkout).returncode == OK
+
+
+def test_files_not_generated_by_us_are_never_touched(checkout: Path) -> None:
+    dags = checkout / "dags"
+    dags.mkdir()
+    (dags / "hand_written.py").write_text("# my own DAG\n")
+    (dags / "data_processing_base.py").write_text("# someone else's file\n")
+    proc = kedro_gitops("compile", cwd=checkout)
+    assert proc.returncode == INVALID
+    assert "error[foreign-file]" in proc.stderr
+    assert snapshot_dir(dags) == {
+        "data_processing_base.py": b"# someone else's file\n",
+        "hand_written.py": b"# my own DAG\n",
+    }
+    (dags / "data_processing_base.py").unlink()
+    assert kedro_gitops("compile", cwd=checkout).returncode == OK
+    assert (dags / "hand_written.py").read_text() == "# my own DAG\n"
+    assert kedro_gitops("check", cwd=checkout).returncode == OK
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            ("pipeline: data_science", "pipeline: data_sciense"),
+            "pipelines.deploy.yaml:{line}:15: error[unknown-pipeline]: "
+            "unknown pipeline `data_sciense`",
+        ),
+        (('schedule: "0 3 * * *"', 'schedule: "0 3 * *"'), "error[invalid-schedule]"),
+        (("  retries: 2", "  retries: 2\n  retries: 3"), "error[duplicate-key]"),
+        (
+            ("    groups:\n      - by: memory", "    groups:\n      - by: memroy"),
+            "hint: did you mean `memory`?",
+        ),
+        (("version: 1", "version: [1"), "error[yaml-syntax]"),
+    ],
+)
+def test_bad_input_exits_2_and_leaves_dags_untouched(
+    checkout: Path, edit: tuple[str, str], expected: str
+) -> None:
+    assert kedro_gitops("compile", cwd=checkout).returncode == OK
+    before = snapshot_dir(checkout / "dags")
+    manifest = checkout / "pipelines.deploy.yaml"
+    text = manifest.read_text()
+    assert edit[0] in text
+    expected = expected.format(line=line_of(text, edit[0]))
+    manifest.write_text(text.replace(edit[0], edit[1], 1))
+    for command in ("compile", "check", "validate", "plan"):
+        proc = kedro_gitops(command, cwd=checkout)
+        assert proc.returncode == INVALID, (command, proc.stderr)
+        assert expected in proc.stderr
+    assert snapshot_dir(checkout / "dags") == before
+
+
+def test_json_diagnostics(checkout: Path) -> None:
+    manifest = checkout / "pipelines.deploy.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("environments: [prod]", "environments: [prd]"))
+    proc = kedro_gitops("validate", "--format", "json", cwd=checkout)
+    assert proc.returncode == INVALID
+    [diagnostic] = json.loads(proc.stdout)["diagnostics"]
+    assert diagnostic["code"] == "unknown-environment"
+    assert diagnostic["hint"] == "did you mean `prod`?"
+    line = line_of(text, "environments: [prod]")
+    assert diagnostic["location"] == {"file": "pipelines.deploy.yaml", "line": line, "col": 20}
+
+
+def test_validate_and_plan(checkout: Path) -> None:
+    proc = kedro_gitops("validate", cwd=checkout)
+    assert proc.returncode == OK
+    assert "valid, 3 DAG(s)" in proc.stderr
+    assert not (checkout / "dags").exists()
+    plan = kedro_gitops("plan", cwd=checkout)
+    assert plan.returncode == OK
+    assert (
+        "preprocess_shuttles_node_group  [groups[0] memory]  preprocess_shuttles_node, "
+        "create_model_input_table_node" in plan.stdout
+    )
+    data = json.loads(kedro_gitops("plan", "--format", "json", cwd=checkout).stdout)
+    assert [d["dag_id"] for d in data["dags"]] == [
+        "data_processing_base",
+        "data_processing_prod",
+        "data_science_prod",
+    ]
+
+
+def test_manifest_option_and_missing_manifest(checkout: Path, tmp_path: Path) -> None:
+    proc = kedro_gitops(
+        "validate", "--manifest", str(checkout / "pipelines.deploy.yaml"), cwd=tmp_path
+    )
+    assert proc.returncode == OK, proc.stderr
+    missing = kedro_gitops("validate", cwd=tmp_path)
+    assert missing.returncode == INVALID
+    assert "error[manifest-not-found]" in missing.stderr
+
+
+def test_kedro_plugin_runs_inside_the_project(checkout: Path) -> None:
+    project = checkout / "examples/spaceflights"
+    proc = run(
+        [
+            str(Path(ROOT / ".venv/bin/python")),
+            "-m",
+            "kedro",
+            "gitops",
+            "validate",
+            "--manifest",
+            "../../pipelines.deploy.yaml",
+        ],
+        project,
+    )
+    assert proc.returncode == OK, proc.stdout + proc.stderr
+    assert "valid, 3 DAG(s)" in proc.stderr

@@ -1,0 +1,77 @@
+"""Reading a real Kedro project: the snapshot, and the errors a broken project gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kedro_gitops.build import load_manifest
+from kedro_gitops.cli import INVALID
+from kedro_gitops.diagnostics import CompileError
+from kedro_gitops.project import read_project
+
+from conftest import kedro_gitops
+
+
+def test_snapshot_of_the_example(checkout: Path) -> None:
+    manifest = load_manifest(checkout / "pipelines.deploy.yaml")
+    snapshot = read_project(manifest, checkout)
+    assert snapshot.package_name == "spaceflights"
+    assert snapshot.kedro_version.startswith("1.")
+    base, prod = snapshot.environments["base"], snapshot.environments["prod"]
+    names = {n.name for n in base.pipelines["data_science"]}
+    assert "active_modelling_pipeline.train_model_node" in names
+    assert len(base.pipelines["__default__"]) == 9
+    train = next(n for n in base.pipelines["data_science"] if n.name.endswith("train_model_node"))
+    assert train.namespace in {"active_modelling_pipeline", "candidate_modelling_pipeline"}
+    assert "training" in train.tags
+    assert not base.persisted("preprocessed_shuttles")
+    assert prod.persisted("preprocessed_shuttles")
+    assert base.persisted("active_modelling_pipeline.regressor")  # from a dataset factory
+    assert not base.persisted("active_modelling_pipeline.X_train")
+
+
+def break_file(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+@pytest.mark.parametrize(
+    ("relative", "addition", "message"),
+    [
+        (
+            "src/spaceflights/settings.py",
+            "\nimport not_a_module_at_all\n",
+            "No module named 'not_a_module_at_all' (at src/spaceflights/settings.py:",
+        ),
+        ("conf/base/catalog.yml", "\nbroken: [\n", "catalog.yml"),
+        (
+            "src/spaceflights/pipelines/data_science/pipeline.py",
+            "\nraise RuntimeError('boom')\n",
+            "boom (at src/spaceflights/pipelines/data_science/pipeline.py:",
+        ),
+    ],
+)
+def test_a_broken_project_is_an_error(
+    checkout: Path, relative: str, addition: str, message: str
+) -> None:
+    break_file(checkout / "examples/spaceflights" / relative, addition)
+    proc = kedro_gitops("compile", cwd=checkout)
+    assert proc.returncode == INVALID
+    assert "error[project-load]" in proc.stderr
+    assert message in proc.stderr
+    assert not (checkout / "dags").exists()
+
+
+def test_missing_project_and_interpreter(checkout: Path) -> None:
+    manifest = checkout / "pipelines.deploy.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "path: examples/spaceflights", "path: examples/spaceflights\n  python: no/such/python"
+        )
+    )
+    with pytest.raises(CompileError, match="cannot run the project's interpreter"):
+        read_project(load_manifest(manifest), checkout)
+    manifest.write_text(manifest.read_text().replace("path: examples/spaceflights", "path: nope"))
+    with pytest.raises(CompileError, match="no Kedro project at `nope`"):
+        read_project(load_manifest(manifest), checkout)
