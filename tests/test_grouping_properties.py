@@ -155,6 +155,8 @@ def examples(draw: st.DrawFn, with_rules: bool = True, persist: str | None = Non
     else:
         persisted = frozenset(draw(st.sets(st.sampled_from(bases))))
     specs = draw(st.lists(st.sampled_from(RULES), max_size=4)) if with_rules else []
+    if specs and specs[0] != RULES[0] and draw(st.booleans()):
+        specs = [RULES[0], *specs[:3]]  # a `{by: memory}` rule first, a common set-up
     rules = tuple(Rule(i, by, options, WHERE) for i, (by, options) in enumerate(specs))
     return Example(tuple(nodes), persisted, rules)
 
