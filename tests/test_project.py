@@ -75,3 +75,28 @@ def test_missing_project_and_interpreter(checkout: Path) -> None:
     manifest.write_text(manifest.read_text().replace("path: examples/spaceflights", "path: nope"))
     with pytest.raises(CompileError, match="no Kedro project at `nope`"):
         read_project(load_manifest(manifest), checkout)
+
+
+FIND_PIPELINES_REGISTRY = """
+from kedro.framework.project import find_pipelines
+
+
+def register_pipelines():
+    pipelines = find_pipelines()
+    pipelines["__default__"] = sum(pipelines.values())
+    return pipelines
+"""
+
+
+def test_a_pipeline_that_fails_to_import_is_an_error_not_a_skipped_pipeline(
+    checkout: Path,
+) -> None:
+    """`find_pipelines` only warns about a broken module; kedro-gitops refuses to go on."""
+    package = checkout / "examples/spaceflights/src/spaceflights"
+    (package / "pipeline_registry.py").write_text(FIND_PIPELINES_REGISTRY)
+    assert kedro_gitops("validate", cwd=checkout).returncode == 0
+    break_file(package / "pipelines/data_science/pipeline.py", "\nraise RuntimeError('kaboom')\n")
+    proc = kedro_gitops("validate", cwd=checkout)
+    assert proc.returncode == INVALID
+    assert "'spaceflights.pipelines.data_science' module" in proc.stderr
+    assert "RuntimeError: kaboom" in proc.stderr

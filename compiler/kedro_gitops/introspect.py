@@ -22,6 +22,12 @@ from typing import Any
 IMPORT_FAILURE = "An error occurred while importing"
 
 
+def _first_and_last(message: str) -> str:
+    """`find_pipelines` warns with a whole traceback: keep its first line and the error itself."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    return lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1].strip()}"
+
+
 def _environment(project: Path, metadata: Any, env: str, conf_source: str | None) -> Any:
     from kedro.inspection import get_project_snapshot
 
@@ -33,7 +39,7 @@ def _environment(project: Path, metadata: Any, env: str, conf_source: str | None
             conf_source=str(project / conf_source) if conf_source else None,
             metadata=metadata,
         )
-    broken = [str(w.message) for w in caught if IMPORT_FAILURE in str(w.message)]
+    broken = [_first_and_last(str(w.message)) for w in caught if IMPORT_FAILURE in str(w.message)]
     if broken:
         raise ImportError("\n".join(broken))
     return {
