@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ CASES = ROOT / "tests" / "cases"
 BIN = Path(sys.executable).parent
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
+os.environ["KEDRO_GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="kedro-gitops-cache-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from kedro_gitops.cli import INVALID
 from kedro_gitops.diagnostics import CompileError
 from kedro_gitops.project import read_project
 
-from conftest import kedro_gitops
+from conftest import kedro_gitops, run
 
 
 def test_snapshot_of_the_example(checkout: Path) -> None:
@@ -100,3 +101,43 @@ def test_a_pipeline_that_fails_to_import_is_an_error_not_a_skipped_pipeline(
     assert proc.returncode == INVALID
     assert "'spaceflights.pipelines.data_science' module" in proc.stderr
     assert "RuntimeError: kaboom" in proc.stderr
+
+
+def test_the_snapshot_is_cached_until_something_it_depends_on_changes(checkout: Path) -> None:
+    log = checkout / "interpreter.log"
+    wrapper = checkout / "python-wrapper.sh"
+    wrapper.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    manifest = checkout / "pipelines.deploy.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "path: examples/spaceflights",
+            "path: examples/spaceflights\n  python: python-wrapper.sh",
+        )
+    )
+
+    def runs_after(*args: str) -> int:
+        assert kedro_gitops(*args, cwd=checkout).returncode in (0, 1)
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    assert runs_after("compile") == 1
+    assert runs_after("check") == 1
+    assert runs_after("plan") == 1
+    (checkout / "examples/spaceflights/data/01_raw/companies.csv").write_text("id\n1\n")
+    assert runs_after("check") == 1, "data files do not change the snapshot"
+    catalog = checkout / "examples/spaceflights/conf/base/catalog.yml"
+    catalog.write_text(catalog.read_text() + "\n# a comment\n")
+    assert runs_after("check") == 2
+    node_code = checkout / "examples/spaceflights/src/spaceflights/pipelines/data_science/nodes.py"
+    node_code.write_text(node_code.read_text() + "\n")
+    assert runs_after("check") == 3
+    assert runs_after("check", "--no-cache") == 4
+
+
+def test_a_cached_run_does_not_import_kedro(checkout: Path) -> None:
+    assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    proc = run([sys.executable, "-X", "importtime", "-m", "kedro_gitops", "check"], checkout)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "kedro_gitops.cli" in imported
+    assert not {m for m in imported if m == "kedro" or m.startswith("kedro.")}

@@ -38,9 +38,9 @@ def load_manifest(path: Path) -> Manifest:
     return parse_manifest(text, path.name if path.parent == Path() else str(path))
 
 
-def build(path: Path) -> Build:
+def build(path: Path, *, use_cache: bool = True) -> Build:
     """Everything `compile` would write for the manifest at `path`, written nowhere."""
     manifest = load_manifest(path)
     root = path.parent
-    plan = build_plan(manifest, read_project(manifest, root))
+    plan = build_plan(manifest, read_project(manifest, root, use_cache=use_cache))
     return Build(manifest, plan, render_plan(plan), root / manifest.output)

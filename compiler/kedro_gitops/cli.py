@@ -32,7 +32,7 @@ def _compile(result: Build, args: argparse.Namespace) -> int:
         f"{len(result.files)} DAG file(s) in {result.manifest.output}/, {len(done)} changed",
         file=sys.stderr,
     )
-    return OK
+    return OUT_OF_SYNC if done and args.exit_non_zero_on_change else OK
 
 
 def _check(result: Build, args: argparse.Namespace) -> int:
@@ -131,6 +131,17 @@ def parser() -> argparse.ArgumentParser:
             default="text",
             help="diagnostics (and plan) format",
         )
+        cmd.add_argument(
+            "--no-cache",
+            action="store_true",
+            help="read the Kedro project even when its cached snapshot is current",
+        )
+        if name == "compile":
+            cmd.add_argument(
+                "--exit-non-zero-on-change",
+                action="store_true",
+                help="exit 1 when a file was written or removed (for pre-commit hooks)",
+            )
     return root
 
 
@@ -138,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     handler = COMMANDS[args.command][0]
     try:
-        result = build(args.manifest)
+        result = build(args.manifest, use_cache=not args.no_cache)
         _report(result.plan.diagnostics, args.format if args.command != "plan" else "text")
         return handler(result, args)
     except CompileError as exc:

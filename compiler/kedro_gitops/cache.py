@@ -1,0 +1,82 @@
+"""Cache project snapshots by a hash of everything they depend on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .interpreter import site_packages
+
+# Folders of a Kedro project that never change what the snapshot says.
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "data",
+        "logs",
+        "notebooks",
+        "build",
+        "dist",
+        ".ipynb_checkpoints",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "node_modules",
+    }
+)
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("KEDRO_GITOPS_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "kedro-gitops"
+
+
+def _project_files(project_dir: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(project_dir):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            if not name.endswith((".pyc", ".log")):
+                yield Path(folder) / name
+
+
+def snapshot_key(project_dir: Path, python: Path, request: Any, script: str) -> str:
+    """Hash of the project's files, the interpreter and its packages, the request, the script."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([str(python), request], sort_keys=True).encode())
+    digest.update(script.encode())
+    for site in site_packages(python):  # installing or upgrading a package changes its mtime
+        digest.update(f"{site}:{site.stat().st_mtime_ns}".encode())
+    for path in _project_files(project_dir):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def load(key: str) -> Any:
+    try:
+        return json.loads((cache_dir() / f"{key}.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def store(key: str, data: Any) -> None:
+    """Write atomically; a cache that cannot be written is not an error."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, folder / f"{key}.json")
+    except OSError:
+        pass
