@@ -41,6 +41,9 @@ TAGS = ("t1", "t2", "grp.x", "grp.y")
 SPECIAL_NAMES = ("node", "...", " ", "[ ]", "_", "'", "n", "a b", "a\tb", "é")
 GROUP_NAMES = ("a", "b", "a.b", "x", "y", "g")
 STEMS = ("ds", "model.in_", "Raw-", "x")
+SEPARATORS = (" ", ",", "_", ".", "'", "]", "__")
+TRANSCODINGS = ("", "@pandas", "@spark")
+EXTRA_INPUTS = ("params:x", "params:y.z", "parameters", "raw")
 RULES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
     ("memory", ()),
     ("namespace", ()),
@@ -72,9 +75,6 @@ def is_param(dataset: str) -> bool:
     return dataset == "parameters" or dataset.startswith("params:")
 
 
-SEPARATORS = (" ", ",", "_", ".", "'", "]", "__")
-TRANSCODINGS = ("", "@pandas", "@spark")
-EXTRA_INPUTS = ("params:x", "params:y.z", "parameters", "raw")
 # One node's random choices; strategies are built once, as building them per draw is slow.
 NODE_CHOICES = st.fixed_dictionaries(
     {
@@ -354,3 +354,14 @@ def test_long_persisted_chain_without_rules_is_one_task_per_node() -> None:
     assert len(graph.edges) == CHAIN - 1
     assert set(graph.edges) == {(a.name, b.name) for a, b in itertools.pairwise(nodes)}
     assert graph.datasets[(nodes[0].name, nodes[1].name)] == ("d0",)
+
+
+def test_a_hashed_id_that_equals_another_nodes_id_is_an_error() -> None:
+    """`node` and `...` both slug to `node`; a third node is literally named like a hashed id."""
+    from kedro_gitops.grouping import short_hash
+
+    names = ["node", "...", f"node_{short_hash('...')}"]
+    nodes = [Node(name, None, (), (), ()) for name in names]
+    with pytest.raises(CompileError) as raised:
+        group_nodes(nodes, lambda _: True, [], WHERE)
+    assert [d.code for d in raised.value.diagnostics] == ["task-id-collision"]

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from . import __version__
 from .build import Build, build
-from .diagnostics import CompileError, Diagnostic, format_json, format_text
+from .diagnostics import CompileError, Diagnostic, Location, format_json, format_text
+from .gitio import committed_files
 from .output import changes, write
 from .plan import Plan
+from .review import summarize, summary_json, summary_markdown, summary_text
 
 OK, OUT_OF_SYNC, INVALID, INTERNAL = 0, 1, 2, 3
 
@@ -98,6 +100,16 @@ def plan_json(plan: Plan) -> str:
 
 
 def _plan(result: Build, args: argparse.Namespace) -> int:
+    if args.against:
+        old = committed_files(result.out_dir, args.against, Location(result.manifest.file))
+        summary = summarize(old, result.files)
+        if args.format == "json":
+            print(summary_json(summary))
+        elif args.format == "markdown":
+            print(summary_markdown(summary, args.against))
+        else:
+            print(summary_text(summary, args.against))
+        return OK
     print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
     return OK
 
@@ -127,15 +139,21 @@ def parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument(
             "--format",
-            choices=("text", "json"),
+            choices=("text", "json", "markdown") if name == "plan" else ("text", "json"),
             default="text",
-            help="diagnostics (and plan) format",
+            help="output format (markdown: a pull request comment for plan --against)",
         )
         cmd.add_argument(
             "--no-cache",
             action="store_true",
             help="read the Kedro project even when its cached snapshot is current",
         )
+        if name == "plan":
+            cmd.add_argument(
+                "--against",
+                metavar="REV",
+                help="summarise how the DAGs differ from those committed at this git revision",
+            )
         if name == "compile":
             cmd.add_argument(
                 "--exit-non-zero-on-change",
@@ -150,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = COMMANDS[args.command][0]
     try:
         result = build(args.manifest, use_cache=not args.no_cache)
-        _report(result.plan.diagnostics, args.format if args.command != "plan" else "text")
+        _report(result.plan.diagnostics, "text" if args.command == "plan" else args.format)
         return handler(result, args)
     except CompileError as exc:
         _report(exc.diagnostics, args.format)

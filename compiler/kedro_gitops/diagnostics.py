@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -31,7 +31,7 @@ class Diagnostic:
     severity: Severity
     code: str
     message: str
-    hint: str = field(default="", compare=False)
+    hint: str = ""
 
     def render(self) -> str:
         text = f"{self.location}: {self.severity}[{self.code}]: {self.message}"
@@ -42,7 +42,7 @@ class CompileError(Exception):
     """Raised when a phase found errors; carries every diagnostic collected so far."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
-        self.diagnostics = sorted(diagnostics)
+        self.diagnostics = sorted(set(diagnostics))
         super().__init__("\n".join(d.render() for d in self.diagnostics))
 
 

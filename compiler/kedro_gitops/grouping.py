@@ -175,32 +175,41 @@ _RULES: dict[str, Callable[[Rule, list[str], NodeGraph, Persisted], Found]] = {
 }
 
 
-def _assign_ids(groups: list[_Group], where: Location) -> tuple[dict[str, str], list[Diagnostic]]:
-    """Task id per group: per-node tasks that collide get a hash suffix; a rule's group that
-    collides with another task is an error."""
-    by_slug: dict[str, list[_Group]] = defaultdict(list)
-    for group in groups:
-        by_slug[slug(group.name)].append(group)
-    ids: dict[str, str] = {}
+def _collision(task_id: str, same: list[_Group], where: Location) -> Diagnostic:
+    names = ", ".join(f"`{g.name}` ({g.rule.label if g.rule else 'node'})" for g in same)
+    ruled = [g.rule for g in same if g.rule is not None]
+    return Diagnostic(
+        ruled[-1].location if ruled else where,
+        "error",
+        "task-id-collision",
+        f"task id `{task_id}` is given to several tasks: {names}",
+        hint="rename the group or the node, or let another rule take these nodes",
+    )
+
+
+def _assign_ids(groups: list[_Group], where: Location) -> tuple[list[str], list[Diagnostic]]:
+    """A task id per group (same order). Per-node tasks whose names slug alike keep apart by a
+    hash of the full name; any other collision is an error."""
+    by_slug: dict[str, list[int]] = defaultdict(list)
+    for i, group in enumerate(groups):
+        by_slug[slug(group.name)].append(i)
+    ids = [""] * len(groups)
     problems = []
-    for task_id, same in sorted(by_slug.items()):
-        ruled = [g for g in same if g.rule is not None]
-        if len(same) == 1 or not ruled:  # node names that slug alike: keep them apart by hash
-            for group in same:
-                ids[group.name] = (
-                    task_id if len(same) == 1 else slug(f"{task_id}_{short_hash(group.name)}")
-                )
-            continue
-        names = ", ".join(f"`{g.name}` ({g.rule.label if g.rule else 'node'})" for g in same)
-        problems.append(
-            Diagnostic(
-                ruled[-1].rule.location if ruled[-1].rule else where,
-                "error",
-                "task-id-collision",
-                f"task id `{task_id}` is given to several tasks: {names}",
-                hint="rename the group so each task has its own id",
-            )
-        )
+    for task_id, members in sorted(by_slug.items()):
+        same = [groups[i] for i in members]
+        if len(same) > 1 and any(g.rule is not None for g in same):
+            problems.append(_collision(task_id, same, where))
+        for i in members:
+            hashed = slug(f"{task_id}_{short_hash(groups[i].name)}")
+            ids[i] = task_id if len(members) == 1 else hashed
+    final: dict[str, list[int]] = defaultdict(list)
+    for i, task_id in enumerate(ids):
+        final[task_id].append(i)
+    problems += [
+        _collision(task_id, [groups[i] for i in members], where)
+        for task_id, members in sorted(final.items())
+        if len(members) > 1  # a hashed id that equals another node's own id
+    ]
     return ids, problems
 
 
@@ -255,7 +264,7 @@ def group_nodes(
     if has_errors(problems):
         raise CompileError(problems)
 
-    task_of = {n: ids[g.name] for g in groups for n in g.members}
+    task_of = {n: task_id for g, task_id in zip(groups, ids, strict=True) for n in g.members}
     problems += _memory_crossings(graph, task_of, persisted, where, env)
     datasets: dict[Edge, set[str]] = defaultdict(set)
     for (src, dst), names in graph.edges.items():
@@ -264,11 +273,11 @@ def group_nodes(
     tasks = sorted(
         (
             Task(
-                ids[g.name],
+                task_id,
                 tuple(sorted(g.members, key=graph.rank.__getitem__)),
                 g.rule.label if g.rule else "node",
             )
-            for g in groups
+            for g, task_id in zip(groups, ids, strict=True)
         ),
         key=lambda t: t.task_id,
     )

@@ -1,0 +1,53 @@
+"""Read generated DAG files as committed at a git revision (GitPython)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+
+from .diagnostics import CompileError, Diagnostic, Location
+from .render import HEADER
+
+
+def committed_files(out_dir: Path, rev: str, where: Location) -> dict[str, str]:
+    """{file name: text} of the generated files directly in `out_dir` at `rev`."""
+    try:
+        repo = git.Repo(out_dir.parent, search_parent_directories=True)
+        commit = repo.commit(rev)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise CompileError(
+            [
+                Diagnostic(
+                    where,
+                    "error",
+                    "not-a-repository",
+                    f"{out_dir.parent} is not in a git repository",
+                )
+            ]
+        ) from None
+    except (git.BadName, ValueError):
+        raise CompileError(
+            [
+                Diagnostic(
+                    where,
+                    "error",
+                    "unknown-revision",
+                    f"unknown git revision `{rev}`",
+                    hint="use a branch, tag or commit, e.g. origin/main",
+                )
+            ]
+        ) from None
+    top = Path(repo.working_tree_dir or ".").resolve()
+    folder = out_dir.resolve().relative_to(top).as_posix()
+    try:
+        tree = commit.tree / folder if folder != "." else commit.tree
+    except KeyError:
+        return {}
+    files = {}
+    for blob in tree.blobs:
+        if blob.name.endswith(".py"):
+            text = blob.data_stream.read().decode("utf-8", errors="replace")
+            if text.startswith(HEADER):
+                files[blob.name] = text
+    return files

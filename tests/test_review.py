@@ -1,0 +1,71 @@
+"""`plan --against REV`: what a pull request changes in the DAGs, read from a real git history."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from kedro_gitops.review import parse_dag_file, summarize
+
+from conftest import ROOT, kedro_gitops
+from gitrepo import init_repo
+
+COMMITTED = {p.name: p.read_text() for p in sorted((ROOT / "dags").glob("*.py"))}
+
+
+def test_generated_files_parse_back_into_their_tables() -> None:
+    facts = parse_dag_file(COMMITTED["data_processing_prod.py"])
+    assert facts is not None
+    assert facts.dag_id == "data_processing_prod"
+    assert facts.operator == "BashOperator"
+    assert facts.tasks["preprocess_companies_node"] == ("preprocess_companies_node",)
+    assert ("preprocess_shuttles_node", "create_model_input_table_node") in facts.edges
+    assert facts.settings["schedule"] == '"0 3 * * *"'
+    assert facts.settings["retries"] == "2"
+    assert parse_dag_file("# not a DAG\n") is None
+    assert not summarize(COMMITTED, COMMITTED)
+
+
+def test_plan_against_a_revision(checkout: Path) -> None:
+    assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    init_repo(checkout)
+    manifest = checkout / "pipelines.deploy.yaml"
+    text = manifest.read_text()
+    text = text.replace('"0 3 * * *"', '"0 5 * * *"')
+    text = text.replace("environments: [prod]", "environments: [base, prod]")
+    text = re.sub(
+        r"      - by: memory .*",
+        "      - {by: group, name: shuttles, nodes: [preprocess_shuttles_node, "
+        "create_model_input_table_node]}",
+        text,
+        count=1,
+    )
+    manifest.write_text(text)
+
+    proc = kedro_gitops("plan", "--against", "HEAD", cwd=checkout)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "DAG changes against HEAD:"
+    assert "  + data_science_base (new DAG)" in lines
+    assert "      task renamed: preprocess_shuttles_node_group -> shuttles" in lines
+    assert '      schedule: "0 3 * * *" -> "0 5 * * *"' in lines
+    assert "      tasks removed: create_model_input_table_node, preprocess_shuttles_node" in lines
+    assert "      edge removed: preprocess_shuttles_node >> create_model_input_table_node" in lines
+
+    markdown = kedro_gitops("plan", "--against", "HEAD", "--format", "markdown", cwd=checkout)
+    assert markdown.stdout.startswith("### kedro-gitops: DAG changes against `HEAD`")
+    assert "- :new: `data_science_base` (new DAG)" in markdown.stdout
+    data = json.loads(
+        kedro_gitops("plan", "--against", "HEAD", "--format", "json", cwd=checkout).stdout
+    )
+    assert data["added"] == ["data_science_base"]
+    assert [c["dag_id"] for c in data["changed"]] == [
+        "data_processing_base",
+        "data_processing_prod",
+    ]
+    assert not (checkout / "dags/data_science_base.py").exists(), "plan writes nothing"
+
+    unknown = kedro_gitops("plan", "--against", "no-such-branch", cwd=checkout)
+    assert unknown.returncode == 2
+    assert "error[unknown-revision]: unknown git revision `no-such-branch`" in unknown.stderr
