@@ -199,12 +199,14 @@ def _assign_ids(groups: list[_Group], where: Location) -> tuple[list[str], list[
         same = [groups[i] for i in members]
         if len(same) > 1 and any(g.rule is not None for g in same):
             problems.append(_collision(task_id, same, where))
+            continue
         for i in members:
             hashed = slug(f"{task_id}_{short_hash(groups[i].name)}")
             ids[i] = task_id if len(members) == 1 else hashed
     final: dict[str, list[int]] = defaultdict(list)
     for i, task_id in enumerate(ids):
-        final[task_id].append(i)
+        if task_id:
+            final[task_id].append(i)
     problems += [
         _collision(task_id, [groups[i] for i in members], where)
         for task_id, members in sorted(final.items())
