@@ -1,0 +1,38 @@
+"""The JSON Schema is the contract: checked by check-jsonschema, the tool editors and hooks use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, CASES, ROOT, run
+
+SCHEMA = ROOT / "schema" / "deploy.schema.json"
+VALID = [ROOT / "pipelines.deploy.yaml"] + [
+    p / "pipelines.deploy.yaml" for p in sorted(CASES.iterdir()) if p.name != "schema_errors"
+]
+
+
+def check_jsonschema(*args: str) -> tuple[int, str]:
+    proc = run([str(BIN / "check-jsonschema"), "--no-cache", *args], ROOT)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_the_schema_is_valid_draft_2020_12() -> None:
+    code, out = check_jsonschema("--check-metaschema", str(SCHEMA))
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("manifest", VALID, ids=lambda p: p.parent.name)
+def test_manifests_that_pass_the_compiler_schema_pass_check_jsonschema(manifest: Path) -> None:
+    code, out = check_jsonschema("--schemafile", str(SCHEMA), str(manifest))
+    assert code == 0, out
+
+
+def test_invalid_manifest_fails_check_jsonschema_too() -> None:
+    code, out = check_jsonschema(
+        "--schemafile", str(SCHEMA), str(CASES / "schema_errors" / "pipelines.deploy.yaml")
+    )
+    assert code == 1
+    assert "pyhton" in out
