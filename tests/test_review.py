@@ -69,3 +69,15 @@ def test_plan_against_a_revision(checkout: Path) -> None:
     unknown = kedro_gitops("plan", "--against", "no-such-branch", cwd=checkout)
     assert unknown.returncode == 2
     assert "error[unknown-revision]: unknown git revision `no-such-branch`" in unknown.stderr
+
+
+def test_check_reports_generated_files_that_git_does_not_track(checkout: Path) -> None:
+    assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    init_repo(checkout)
+    assert kedro_gitops("check", cwd=checkout).returncode == 0
+    manifest = checkout / "pipelines.deploy.yaml"
+    manifest.write_text(manifest.read_text().replace("[prod]", "[base, prod]"))
+    assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    proc = kedro_gitops("check", cwd=checkout)
+    assert proc.returncode == 1
+    assert "data_science_base.py (untracked)" in proc.stderr

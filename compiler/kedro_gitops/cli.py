@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__
 from .build import Build, build
 from .diagnostics import CompileError, Diagnostic, Location, format_json, format_text
-from .gitio import committed_files
+from .gitio import committed_files, untracked
 from .output import changes, write
 from .plan import Plan
 from .review import summarize, summary_json, summary_markdown, summary_text
@@ -41,11 +41,12 @@ def _check(result: Build, args: argparse.Namespace) -> int:
     found = changes(result.files, result.out_dir)
     for change in found:
         sys.stdout.write(change.diff(result.manifest.output))
-    if found:
-        names = ", ".join(f"{c.name} ({c.kind})" for c in found)
+    problems = [f"{c.name} ({c.kind})" for c in found]
+    problems += [f"{n} (untracked)" for n in untracked(result.out_dir, sorted(result.files))]
+    if problems:
         print(
-            f"{result.manifest.output}/ is out of date: {names}\n"
-            f"run `kedro-gitops compile` and commit the result",
+            f"{result.manifest.output}/ is out of date: {', '.join(problems)}\n"
+            "run `kedro-gitops compile`, then `git add` and commit the DAG files",
             file=sys.stderr,
         )
         return OUT_OF_SYNC

@@ -51,3 +51,16 @@ def committed_files(out_dir: Path, rev: str, where: Location) -> dict[str, str]:
             if text.startswith(HEADER):
                 files[blob.name] = text
     return files
+
+
+def untracked(out_dir: Path, names: list[str]) -> list[str]:
+    """Those of `names` in `out_dir` that git does not track (empty outside a repository)."""
+    try:
+        repo = git.Repo(out_dir.parent, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return []
+    top = Path(repo.working_tree_dir or ".").resolve()
+    folder = out_dir.resolve().relative_to(top).as_posix()
+    tracked = set(repo.git.ls_files("--", folder).splitlines())
+    prefix = "" if folder == "." else f"{folder}/"
+    return [n for n in names if f"{prefix}{n}" not in tracked and (out_dir / n).exists()]
