@@ -21,8 +21,8 @@ check: install  ## fail when dags/ is stale
 	$(BIN)/kedro-gitops check
 
 lint: install
-	$(BIN)/ruff check compiler tests
-	$(BIN)/ruff format --check compiler tests
+	$(BIN)/ruff check compiler tests schema
+	$(BIN)/ruff format --check compiler tests schema
 	$(BIN)/mypy
 
 test: lint  ## the whole suite

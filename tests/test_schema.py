@@ -36,3 +36,16 @@ def test_invalid_manifest_fails_check_jsonschema_too() -> None:
     )
     assert code == 1
     assert "pyhton" in out
+
+
+def test_the_schema_file_is_what_build_schema_writes() -> None:
+    proc = run(
+        [
+            str(BIN / "python"),
+            "-c",
+            "import build_schema, sys; sys.stdout.write(build_schema.render())",
+        ],
+        ROOT / "schema",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == SCHEMA.read_text(), "run `python schema/build_schema.py`"

@@ -12,6 +12,15 @@ from .schema import check_schema
 from .source import SourceMap, load_yaml
 
 BUILTIN_EXECUTORS = {"bash": {"type": "bash"}, "python": {"type": "python"}}
+TASK_SETTINGS = (
+    "retries",
+    "retry_delay",
+    "execution_timeout",
+    "pool",
+    "queue",
+    "priority_weight",
+    "trigger_rule",
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,8 @@ class Settings:
 
     def overlay(self, data: dict[str, Any]) -> Settings:
         known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__}
+        if not isinstance(known.get("executor", ""), str):
+            del known["executor"]  # a per-environment map: see DagSpec.executor_for
         if "tags" in known:
             known["tags"] = tuple(dict.fromkeys((*self.tags, *known["tags"])))
         return replace(self, **known)
@@ -41,6 +52,18 @@ class Environment:
     kedro_env: str
     conf_source: str | None
     env: tuple[tuple[str, str], ...]
+    location: Location
+    executor: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskRule:
+    """Airflow settings for the tasks holding a node with one of `tags` or a matching name."""
+
+    label: str
+    tags: tuple[str, ...]
+    nodes: tuple[str, ...]
+    settings: tuple[tuple[str, Any], ...]
     location: Location
 
 
@@ -86,9 +109,23 @@ class DagSpec:
     rules: tuple[Rule, ...]
     location: Location
     locations: dict[str, Location] = field(compare=False, hash=False)
+    executors: tuple[tuple[str, str], ...] = ()
+    task_rules: tuple[TaskRule, ...] = ()
 
     def at(self, key: str) -> Location:
         return self.locations.get(key, self.location)
+
+    def executor_for(self, environment: Environment) -> tuple[str, Location]:
+        """The DAG's executor in `environment`: the DAG's own choice (one name, or one per
+        environment), else the environment's, else the defaults'."""
+        by_env = dict(self.executors)
+        if environment.name in by_env:
+            return by_env[environment.name], self.at(f"executor.{environment.name}")
+        if "*" in by_env:
+            return by_env["*"], self.at("executor")
+        if environment.executor:
+            return environment.executor, environment.location
+        return self.settings.executor, self.at("executor")
 
 
 @dataclass(frozen=True)
@@ -102,6 +139,7 @@ class Manifest:
     dags: tuple[DagSpec, ...]
     data: Any = field(compare=False)
     diagnostics: tuple[Diagnostic, ...] = ()
+    task_rules: tuple[TaskRule, ...] = ()
 
 
 def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
@@ -129,6 +167,21 @@ def _check_settings(
     return found
 
 
+def _task_rules(
+    entries: list[dict[str, Any]], path: tuple[str | int, ...], label: str, smap: SourceMap
+) -> tuple[TaskRule, ...]:
+    return tuple(
+        TaskRule(
+            label=f"{label}[{i}]",
+            tags=tuple(entry.get("tags", ())),
+            nodes=tuple(entry.get("nodes", ())),
+            settings=tuple((k, entry[k]) for k in TASK_SETTINGS if k in entry),
+            location=smap.at((*path, i)),
+        )
+        for i, entry in enumerate(entries)
+    )
+
+
 def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
     """Typed manifest from schema-valid data; semantic problems are kept in `diagnostics`."""
     errors: list[Diagnostic] = []
@@ -141,6 +194,7 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
             spec.get("conf_source"),
             _pairs(spec.get("env")),
             smap.at(("environments", name), key=True),
+            spec.get("executor"),
         )
         for name, spec in sorted(data["environments"].items())
     }
@@ -179,6 +233,10 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
             locations[f"environments[{i}]"] = smap.at((*path, "environments", i))
         if "executor" not in entry and "executor" in data.get("defaults", {}):
             locations["executor"] = smap.at(("defaults", "executor"))
+        chosen = entry.get("executor")
+        by_env = {"*": chosen} if isinstance(chosen, str) else dict(chosen or {})
+        for env_name in by_env:
+            locations[f"executor.{env_name}"] = smap.at((*path, "executor", env_name))
         dags.append(
             DagSpec(
                 index=index,
@@ -191,6 +249,10 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
                 rules=rules,
                 location=smap.at(path),
                 locations=locations,
+                executors=tuple(sorted(by_env.items())),
+                task_rules=_task_rules(
+                    entry.get("tasks", []), (*path, "tasks"), f"dags[{index}].tasks", smap
+                ),
             )
         )
     return Manifest(
@@ -203,6 +265,7 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
         dags=tuple(dags),
         data=data,
         diagnostics=tuple(errors),
+        task_rules=_task_rules(data.get("tasks", []), ("tasks",), "tasks", smap),
     )
 
 

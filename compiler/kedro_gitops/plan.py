@@ -6,6 +6,7 @@ import hashlib
 import json
 import posixpath
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from .diagnostics import CompileError, Diagnostic, has_errors
 from .grouping import Edge, Task, group_nodes
@@ -13,6 +14,13 @@ from .manifest import Manifest, Settings
 from .resolve import Target, resolve
 from .schedule import Schedule
 from .snapshot import ProjectSnapshot
+from .tasks import (
+    TaskOptions,
+    docker_resources,
+    kubernetes_resources,
+    task_resources,
+    task_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,22 @@ class DagPlan:
     tasks: tuple[Task, ...]
     edges: tuple[Edge, ...]
     datasets: dict[Edge, tuple[str, ...]] = field(compare=False, repr=False)
+    options: dict[str, TaskOptions] = field(default_factory=dict, compare=False, repr=False)
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    executor_options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def template(self) -> str:
+        """The executor template: a `venv` is the `bash` executor with its own interpreter."""
+        return "bash" if self.executor == "venv" else self.executor
+
+    def row(self, task: Task) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+        """A task as the generated file's table holds it: id, nodes, non-default options."""
+        options = self.options.get(task.task_id, TaskOptions())
+        extra = dict(options.settings)
+        if options.resources:
+            extra["resources"] = options.resources
+        return task.task_id, task.nodes, extra
 
     @property
     def filename(self) -> str:
@@ -43,6 +67,7 @@ class DagPlan:
     def input_hash(self) -> str:
         data = asdict(self)
         data["datasets"] = sorted((list(k), list(v)) for k, v in self.datasets.items())
+        data["options"] = sorted((k, asdict(v)) for k, v in self.options.items())
         text = json.dumps(data, sort_keys=True, ensure_ascii=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -101,6 +126,21 @@ def plan_dag(
             for node in target.nodes
             if cli_unsafe(node.name)
         ]
+    nodes = {n.name: n for n in target.nodes}
+    rules = (*spec.task_rules, *manifest.task_rules)
+    resources, presets, found = task_resources(
+        graph.tasks, nodes, target.executor.option("resources"), target.executor.location
+    )
+    problems += found
+    options = {}
+    for task in graph.tasks:
+        settings, sources = task_settings([nodes[n] for n in task.nodes], rules)
+        options[task.task_id] = TaskOptions(
+            tuple(settings.items()), tuple(sources.items()), resources.get(task.task_id)
+        )
+    convert = {"kubernetes": kubernetes_resources, "docker": docker_resources}.get(
+        target.executor.type
+    )
     env = dict(environment.env) | dict(target.executor.option("env", {}))
     dag = DagPlan(
         dag_id=target.dag_id,
@@ -119,6 +159,11 @@ def plan_dag(
         tasks=graph.tasks,
         edges=graph.edges,
         datasets=graph.datasets,
+        options=options,
+        presets={k: convert(v) for k, v in presets.items()} if convert else {},
+        executor_options=tuple(
+            (k, v) for k, v in target.executor.options if k not in ("env", "resources", "python")
+        ),
     )
     return dag, problems, graph.used_rules
 

@@ -47,6 +47,7 @@ _ENV = jinja2.Environment(
 _ENV.filters["py"] = py
 _ENV.filters["docstring"] = docstring
 _ENV.filters["dict"] = dict
+_ENV.filters["seconds"] = duration_seconds
 
 
 def schedule_expr(schedule: Schedule) -> str:
@@ -68,7 +69,7 @@ def start_date_args(text: str) -> str:
 
 def render_dag(dag: DagPlan, manifest: str) -> str:
     template = _ENV.get_template("dag.py.jinja")
-    executor = _ENV.get_template(f"executor_{dag.executor}.jinja").module
+    executor = _ENV.get_template(f"executor_{dag.template}.jinja").module
     tags = sorted(
         {*dag.settings.tags, "kedro", f"pipeline:{dag.pipeline}", f"env:{dag.environment}"}
     )

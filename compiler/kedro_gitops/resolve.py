@@ -11,7 +11,6 @@ from .diagnostics import Diagnostic, did_you_mean
 from .manifest import DagSpec, Environment, Executor, Manifest
 from .snapshot import EnvSnapshot, Node, ProjectSnapshot, env_key
 
-SUPPORTED_EXECUTORS = ("bash", "python")
 _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PLACEHOLDERS = {"pipeline", "environment"}
 
@@ -57,32 +56,35 @@ def _dag_id(spec: DagSpec, environment: str) -> tuple[str, list[Diagnostic]]:
     return dag_id, []
 
 
+def _executor(
+    manifest: Manifest, spec: DagSpec, environment: Environment
+) -> tuple[Executor | None, list[Diagnostic]]:
+    name, where = spec.executor_for(environment)
+    executor = manifest.executors.get(name)
+    if executor is None:
+        hint = did_you_mean(name, manifest.executors)
+        return None, [
+            Diagnostic(where, "error", "unknown-executor", f"unknown executor `{name}`", hint=hint)
+        ]
+    image = executor.option("image")
+    if executor.type == "kubernetes" and "@sha256:" not in image:
+        return executor, [
+            Diagnostic(
+                executor.location,
+                "warning",
+                "image-not-pinned",
+                f"executor `{name}`: image `{image}` is not pinned to a digest",
+                hint="use `name@sha256:...` so every run of a DAG file uses the same code",
+            )
+        ]
+    return executor, []
+
+
 def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target], list[Diagnostic]]:
     """Targets for every DAG entry and environment, and every problem found on the way."""
     targets: list[Target] = []
     problems: list[Diagnostic] = []
     for spec in manifest.dags:
-        executor = manifest.executors.get(spec.settings.executor)
-        if executor is None:
-            problems.append(
-                Diagnostic(
-                    spec.at("executor"),
-                    "error",
-                    "unknown-executor",
-                    f"unknown executor `{spec.settings.executor}`",
-                    hint=did_you_mean(spec.settings.executor, manifest.executors),
-                )
-            )
-        elif executor.type not in SUPPORTED_EXECUTORS:
-            problems.append(
-                Diagnostic(
-                    executor.location,
-                    "error",
-                    "unsupported-executor",
-                    f"executor type `{executor.type}` is not available in this version",
-                    hint=f"use one of: {', '.join(SUPPORTED_EXECUTORS)}",
-                )
-            )
         for i, env_name in enumerate(spec.environments):
             environment = manifest.environments.get(env_name)
             if environment is None:
@@ -96,6 +98,8 @@ def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target],
                     )
                 )
                 continue
+            executor, found = _executor(manifest, spec, environment)
+            problems += found
             catalog = project.environments[env_key(environment.kedro_env, environment.conf_source)]
             nodes = catalog.pipelines.get(spec.pipeline)
             if nodes is None:

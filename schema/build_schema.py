@@ -1,0 +1,469 @@
+"""Writes deploy.schema.json, the manifest's contract. Edit this file, then run
+`python schema/build_schema.py` (a test fails while the JSON and this script disagree)."""
+
+import json
+from pathlib import Path
+
+ID = "https://kedro-gitops.dev/schema/deploy/v1.json"
+name_pat = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+duration = {
+    "type": "string",
+    "pattern": r"^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+    "description": "A duration such as `30s`, `5m`, `1h30m` or `2d`.",
+}
+str_map = {"type": "object", "additionalProperties": {"type": "string"}}
+settings = {
+    "owner": {"type": "string", "minLength": 1, "description": "Airflow `owner` of every task."},
+    "retries": {"type": "integer", "minimum": 0, "description": "Task retries."},
+    "retry_delay": {**duration, "description": "Delay between retries, e.g. `5m`."},
+    "start_date": {
+        "type": "string",
+        "pattern": r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$",
+        "description": "`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, in `timezone`.",
+    },
+    "timezone": {
+        "type": "string",
+        "minLength": 1,
+        "description": "IANA time zone, e.g. `UTC` or `Europe/Paris`.",
+    },
+    "catchup": {"type": "boolean"},
+    "max_active_runs": {"type": "integer", "minimum": 1},
+    "tags": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "uniqueItems": True,
+        "description": "Airflow DAG tags (added to every DAG).",
+    },
+    "executor": {"type": "string", "description": "Name of an entry of `executors`."},
+}
+rule_common = {"by": {"enum": ["memory", "namespace", "tag_prefix", "group"]}}
+schema = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": ID,
+    "title": "kedro-gitops deployment manifest (pipelines.deploy.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "project", "environments", "dags"],
+    "properties": {
+        "version": {"const": 1, "description": "Manifest format version."},
+        "project": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "properties": {
+                "path": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Kedro project directory, relative to the manifest.",
+                },
+                "python": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Interpreter that has the project's dependencies, used to read the project (relative paths are relative to the manifest). Default: the interpreter running kedro-gitops.",
+                },
+            },
+        },
+        "output": {
+            "type": "string",
+            "minLength": 1,
+            "default": "dags",
+            "description": "Directory the DAG files are written to, relative to the manifest.",
+        },
+        "defaults": {"type": "object", "additionalProperties": False, "properties": settings},
+        "environments": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": name_pat},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kedro_env"],
+                "properties": {
+                    "kedro_env": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "Kedro `--env`.",
+                    },
+                    "conf_source": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "Kedro `--conf-source`, relative to the project.",
+                    },
+                    "env": {**str_map, "description": "Environment variables set for every task."},
+                    "executor": {
+                        "type": "string",
+                        "description": "Executor for this environment; a DAG's own `executor` takes precedence.",
+                    },
+                },
+            },
+        },
+        "executors": {
+            "type": "object",
+            "propertyNames": {"pattern": name_pat},
+            "additionalProperties": {"$ref": "#/$defs/executor"},
+        },
+        "tasks": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/task_rule"},
+            "description": "Task settings by node tag or name, for every DAG.",
+        },
+        "dags": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/dag"}},
+    },
+    "$defs": {
+        "executor": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": ["bash", "python", "venv", "kubernetes", "docker"]}},
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"const": t}}},
+                    "then": {"$ref": f"#/$defs/executor_{t}"},
+                }
+                for t in ["bash", "python", "venv", "kubernetes", "docker"]
+            ],
+        },
+        "executor_bash": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "BashOperator running `python -m kedro run --nodes ...` in the project directory.",
+            "properties": {
+                "type": {"const": "bash"},
+                "python": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Interpreter on the worker (default `python`); a relative path is relative to the project directory.",
+                },
+                "project_dir": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Project directory on the worker; a relative path is relative to the DAG file. Default: the project's path as seen from `output`.",
+                },
+                "env": {**str_map, "description": "Environment variables for every task."},
+            },
+        },
+        "executor_python": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "PythonOperator that imports Kedro when the task runs and runs a KedroSession.",
+            "properties": {
+                "type": {"const": "python"},
+                "project_dir": {"type": "string", "minLength": 1, "description": "As for `bash`."},
+            },
+        },
+        "executor_venv": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["python"],
+            "description": "BashOperator running `kedro run` with another interpreter, so Airflow and the project keep separate dependencies.",
+            "properties": {
+                "type": {"const": "venv"},
+                "python": {
+                    "type": "string",
+                    "pattern": "^/",
+                    "description": "Absolute path of the virtual environment's interpreter on the worker.",
+                },
+                "project_dir": {"type": "string", "minLength": 1, "description": "As for `bash`."},
+                "env": {**str_map, "description": "Environment variables for every task."},
+            },
+        },
+        "executor_kubernetes": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["image"],
+            "description": "KubernetesPodOperator: each task is a pod running `kedro run --nodes ...` in the project's image (whose working directory is the project).",
+            "properties": {
+                "type": {"const": "kubernetes"},
+                "image": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The project's image; pin a digest (`name@sha256:...`).",
+                },
+                "python": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Interpreter in the image (default `python`).",
+                },
+                "namespace": {"type": "string", "minLength": 1},
+                "service_account": {"type": "string", "minLength": 1},
+                "image_pull_policy": {"enum": ["Always", "IfNotPresent", "Never"]},
+                "image_pull_secrets": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                },
+                "env": {**str_map, "description": "Environment variables of the container."},
+                "secrets": {"type": "array", "items": {"$ref": "#/$defs/k8s_secret"}},
+                "config_maps": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "ConfigMaps whose keys become environment variables.",
+                },
+                "node_selector": str_map,
+                "tolerations": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "Kubernetes tolerations, as in a pod spec.",
+                },
+                "affinity": {
+                    "type": "object",
+                    "description": "Kubernetes affinity, as in a pod spec.",
+                },
+                "labels": str_map,
+                "annotations": str_map,
+                "on_finish_action": {"enum": ["delete_pod", "delete_succeeded_pod", "keep_pod"]},
+                "startup_timeout": {
+                    **duration,
+                    "description": "How long a pod may take to start, e.g. `5m`.",
+                },
+                "resources": {"$ref": "#/$defs/resources"},
+            },
+        },
+        "k8s_secret": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["secret"],
+            "oneOf": [{"required": ["env", "key"]}, {"required": ["mount"]}],
+            "properties": {
+                "secret": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Kubernetes Secret name.",
+                },
+                "key": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Key of the secret, for `env`.",
+                },
+                "env": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Expose `key` as this environment variable.",
+                },
+                "mount": {
+                    "type": "string",
+                    "pattern": "^/",
+                    "description": "Mount the whole secret at this path.",
+                },
+            },
+        },
+        "executor_docker": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["image"],
+            "description": "DockerOperator: each task is a container running `kedro run --nodes ...` in the project's image.",
+            "properties": {
+                "type": {"const": "docker"},
+                "image": {"type": "string", "minLength": 1},
+                "python": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Interpreter in the image (default `python`).",
+                },
+                "env": {**str_map, "description": "Environment variables of the container."},
+                "mounts": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["source", "target"],
+                        "properties": {
+                            "source": {"type": "string"},
+                            "target": {"type": "string", "pattern": "^/"},
+                            "type": {"enum": ["bind", "volume", "tmpfs"]},
+                            "read_only": {"type": "boolean"},
+                        },
+                    },
+                },
+                "network_mode": {"type": "string", "minLength": 1},
+                "auto_remove": {"enum": ["never", "success", "force"]},
+                "docker_url": {"type": "string", "minLength": 1},
+                "resources": {"$ref": "#/$defs/resources"},
+            },
+        },
+        "quantity": {
+            "type": ["string", "number"],
+            "pattern": "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$",
+            "description": "A Kubernetes quantity: `500m`, `2`, `512Mi`, `16Gi`.",
+        },
+        "preset": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {
+                "cpu": {"$ref": "#/$defs/quantity", "description": "CPU request."},
+                "memory": {"$ref": "#/$defs/quantity", "description": "Memory request."},
+                "gpu": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "nvidia.com/gpu (a limit).",
+                },
+                "limits": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "cpu": {"$ref": "#/$defs/quantity"},
+                        "memory": {"$ref": "#/$defs/quantity"},
+                    },
+                },
+            },
+        },
+        "resources": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Resources per task: `default`, or the preset of the node tags in `by_tag`.",
+            "properties": {
+                "default": {"$ref": "#/$defs/preset"},
+                "by_tag": {"type": "object", "additionalProperties": {"$ref": "#/$defs/preset"}},
+                "merge": {
+                    "enum": ["error", "largest"],
+                    "default": "error",
+                    "description": "When one task's nodes ask for different presets: an error, or the largest of each resource.",
+                },
+            },
+        },
+        "task_rule": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Airflow task settings for the tasks holding a node with one of `tags` or a name matching `nodes` (every task when both are absent). For each setting the first matching rule wins.",
+            "properties": {
+                "tags": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "nodes": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "Node names or globs.",
+                },
+                "retries": {"type": "integer", "minimum": 0},
+                "retry_delay": duration,
+                "execution_timeout": duration,
+                "pool": {"type": "string", "minLength": 1},
+                "queue": {"type": "string", "minLength": 1},
+                "priority_weight": {"type": "integer"},
+                "trigger_rule": {
+                    "enum": [
+                        "all_success",
+                        "all_failed",
+                        "all_done",
+                        "all_skipped",
+                        "one_success",
+                        "one_failed",
+                        "one_done",
+                        "none_failed",
+                        "none_failed_min_one_success",
+                        "none_skipped",
+                        "always",
+                        "all_done_setup_success",
+                        "all_done_min_one_success",
+                    ]
+                },
+            },
+        },
+        "schedule": {
+            "type": ["string", "null"],
+            "description": "A cron expression, a preset (`@daily`), a duration (`6h`), or null for manual runs only.",
+        },
+        "dag": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["pipeline"],
+            "properties": {
+                "pipeline": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Kedro pipeline name.",
+                },
+                "environments": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"type": "string"},
+                    "description": "Names from `environments`; default: all.",
+                },
+                "dag_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "DAG id; may use `{pipeline}` and `{environment}`. Default `{pipeline}_{environment}`.",
+                },
+                "description": {"type": "string"},
+                "schedule": {"$ref": "#/$defs/schedule"},
+                "tasks": {
+                    "type": "array",
+                    "items": {"$ref": "#/$defs/task_rule"},
+                    "description": "Task settings for this DAG, tried before the top-level `tasks`.",
+                },
+                "groups": {
+                    "type": "array",
+                    "items": {"$ref": "#/$defs/rule"},
+                    "description": "Rules grouping nodes into tasks; the first rule that matches a node wins.",
+                },
+                **settings,
+            },
+        },
+        "rule": {
+            "type": "object",
+            "required": ["by"],
+            "properties": rule_common,
+            "allOf": [
+                {
+                    "if": {"properties": {"by": {"const": "memory"}}},
+                    "then": {
+                        "additionalProperties": False,
+                        "properties": rule_common,
+                        "description": "Fuse nodes joined by datasets the environment's catalog does not persist.",
+                    },
+                },
+                {
+                    "if": {"properties": {"by": {"const": "namespace"}}},
+                    "then": {
+                        "additionalProperties": False,
+                        "properties": {
+                            **rule_common,
+                            "depth": {"type": "integer", "minimum": 1, "default": 1},
+                        },
+                        "description": "One task per namespace, cut at `depth` levels.",
+                    },
+                },
+                {
+                    "if": {"properties": {"by": {"const": "tag_prefix"}}},
+                    "then": {
+                        "additionalProperties": False,
+                        "required": ["prefix"],
+                        "properties": {**rule_common, "prefix": {"type": "string", "minLength": 1}},
+                        "description": "Nodes tagged `<prefix><name>` share the task `<name>`.",
+                    },
+                },
+                {
+                    "if": {"properties": {"by": {"const": "group"}}},
+                    "then": {
+                        "additionalProperties": False,
+                        "required": ["name"],
+                        "anyOf": [{"required": ["nodes"]}, {"required": ["tags"]}],
+                        "properties": {
+                            **rule_common,
+                            "name": {"type": "string", "minLength": 1},
+                            "nodes": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"type": "string"},
+                                "description": "Node names or globs.",
+                            },
+                            "tags": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                        },
+                        "description": "An explicit task of the named nodes and of the nodes with any of the tags.",
+                    },
+                },
+            ],
+        },
+    },
+}
+schema["$defs"]["dag"]["properties"]["executor"] = {
+    "type": ["string", "object"],
+    "additionalProperties": {"type": "string"},
+    "description": "Executor name, or a map from environment name to executor name.",
+}
+
+
+def render() -> str:
+    return json.dumps(schema, indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    (Path(__file__).parent / "deploy.schema.json").write_text(render(), encoding="utf-8")
