@@ -73,6 +73,13 @@ def plan_text(plan: Plan) -> str:
         width = max((len(t.task_id) for t in dag.tasks), default=0)
         for task in dag.tasks:
             lines.append(f"  {task.task_id:<{width}}  [{task.rule}]  {', '.join(task.nodes)}")
+            options = dag.options.get(task.task_id)
+            if options and (options.settings or options.resources):
+                sources = dict(options.sources)
+                shown = [f"{k}={v!r} ({sources[k]})" for k, v in options.settings]
+                if options.resources:
+                    shown.append(f"resources={options.resources}")
+                lines.append(f"  {'':<{width}}  {', '.join(shown)}")
         for up, down in dag.edges:
             lines.append(f"  {up} >> {down}  via {', '.join(dag.datasets[(up, down)])}")
     return "\n".join(lines)

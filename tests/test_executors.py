@@ -1,0 +1,135 @@
+"""Executors for real: the provider's own code builds each pod request (no cluster needed) and
+resolves each DockerOperator and BashOperator, in an Airflow where Kedro cannot be imported."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import BIN, CASES, run
+
+FOLDER = CASES / "executors" / "expected" / "dags"
+DIGEST = "registry.example.com/ml@sha256:" + "0123456789abcdef" * 4
+MOMENT = "2026-11-21T00:00:00+00:00"
+PARAMS = f"airflow_run_id=manual__{MOMENT},airflow_logical_date={MOMENT}"
+
+
+@pytest.fixture(scope="module")
+def seen(airflow_env: dict[str, str]) -> dict[str, Any]:
+    proc = run(
+        [str(BIN / "python"), str(CASES.parent / "executor_probe.py"), str(FOLDER)],
+        FOLDER,
+        airflow_env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["import_errors"] == {}
+    return result["dags"]
+
+
+def container(pod: dict[str, Any]) -> dict[str, Any]:
+    [only] = pod["spec"]["containers"]
+    return only
+
+
+def test_kubernetes_pod_per_task(seen: dict[str, Any]) -> None:
+    dag = seen["ml_prod"]
+    assert sorted(dag) == ["evaluate", "prepare", "report_ds", "split", "training"]
+    for task_id, task in dag.items():
+        pod = task["pod"]
+        box = container(pod)
+        assert pod["metadata"]["namespace"] == "ml-jobs"
+        assert box["image"] == DIGEST
+        assert box["command"] == ["python", "-m", "kedro"]
+        assert box["args"][:5] == ["run", "--pipeline", "ml", "--env", "prod"]
+        assert box["args"][-2:] == ["--params", PARAMS]
+        env = {e["name"]: e.get("value") or e["valueFrom"]["secretKeyRef"] for e in box["env"]}
+        assert env == {
+            "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+            "STAGE": "prod",
+            "DB_PASSWORD": {"key": "password", "name": "db-creds"},
+        }
+        assert box["envFrom"] == [{"configMapRef": {"name": "ml-config"}}]
+        assert [v["secret"]["secretName"] for v in pod["spec"]["volumes"]] == ["gcp-sa"]
+        assert box["volumeMounts"][0]["mountPath"] == "/var/secrets/gcp"
+        assert pod["spec"]["serviceAccountName"] == "kedro-runner"
+        assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+        assert pod["spec"]["nodeSelector"] == {"pool": "batch"}
+        assert pod["spec"]["tolerations"][0]["key"] == "dedicated"
+        terms = pod["spec"]["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]
+        assert terms["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["a", "b"]
+        assert pod["metadata"]["labels"]["team"] == "ml"
+        assert task_id.replace("_", "-") in pod["metadata"]["name"]
+
+    assert container(dag["training"]["pod"])["args"][5:7] == ["--nodes", "train,train_gpu"]
+    # A node name with Jinja in it stays data; the run id in --params is rendered.
+    assert container(dag["report_ds"]["pod"])["args"][5:7] == ["--nodes", "report {{ ds }}"]
+
+
+def test_resources_by_tag_and_merged_with_largest(seen: dict[str, Any]) -> None:
+    dag = seen["ml_prod"]
+    assert container(dag["prepare"]["pod"])["resources"] == {
+        "limits": {},
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+    }
+    # `train` asks machine-large, `train_gpu` machine-gpu: `merge: largest` takes the max of each.
+    assert container(dag["training"]["pod"])["resources"] == {
+        "limits": {"memory": "16Gi", "nvidia.com/gpu": "1"},
+        "requests": {"cpu": "4", "memory": "16Gi"},
+    }
+
+
+def test_task_settings_by_tag_and_glob(seen: dict[str, Any]) -> None:
+    training, report, prepare = (seen["ml_prod"][t] for t in ("training", "report_ds", "prepare"))
+    assert (training["pool"], training["queue"], training["priority_weight"]) == (
+        "gpu-pool",
+        "heavy",
+        10,
+    )
+    assert training["retry_delay"] == "0:15:00"
+    assert (report["retries"], report["trigger_rule"]) == (0, "all_done")
+    assert (prepare["retries"], prepare["trigger_rule"]) == (1, "all_success")
+    assert all(t["execution_timeout"] == "2:00:00" for t in seen["ml_prod"].values())
+
+
+def test_docker_operator_arguments(seen: dict[str, Any]) -> None:
+    train = seen["ml_docker"]["train"]["docker"]
+    assert train["image"] == "ml:1.4.2"
+    assert train["command"] == [
+        "python",
+        "-m",
+        "kedro",
+        "run",
+        "--pipeline",
+        "ml",
+        "--env",
+        "base",
+        "--nodes",
+        "train",
+        "--params",
+        PARAMS,
+    ]
+    assert train["environment"] == {"STAGE": "docker"}
+    assert train["mounts"] == [
+        {"source": "/srv/ml/data", "target": "/project/data", "type": "bind"}
+    ]
+    assert (train["cpus"], train["mem_limit"]) == (4.0, 16 * 2**30)
+    assert (train["network_mode"], train["auto_remove"]) == ("bridge", "force")
+    prepare = seen["ml_docker"]["prepare"]["docker"]
+    assert (prepare["cpus"], prepare["mem_limit"]) == (1.0, 2 * 2**30)
+
+
+def test_executor_per_environment(seen: dict[str, Any]) -> None:
+    assert {t["operator"] for t in seen["ml_prod"].values()} == {"KubernetesPodOperator"}
+    staging = seen["ml_staging"]["report_ds"]["bash"]
+    assert staging["command"].startswith("/opt/venvs/ml/bin/python -m kedro run --pipeline ml")
+    assert "--nodes 'report {{ ds }}'" in staging["command"]
+    assert staging["env"] == {"PYTHONUNBUFFERED": "1"}
+    laptop = seen["ml_laptop"]["split"]["bash"]
+    assert laptop["command"].startswith(
+        "python -m kedro run --pipeline ml --env base --nodes split"
+    )
