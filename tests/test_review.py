@@ -81,3 +81,16 @@ def test_check_reports_generated_files_that_git_does_not_track(checkout: Path) -
     proc = kedro_gitops("check", cwd=checkout)
     assert proc.returncode == 1
     assert "data_science_base.py (untracked)" in proc.stderr
+
+
+def test_summary_of_executor_resource_and_task_setting_changes() -> None:
+    """Same pipeline, two executors: the docker DAG against the bash one, read from goldens."""
+    folder = ROOT / "tests/cases/executors/expected/dags"
+    old = {"ml.py": (folder / "ml_laptop.py").read_text()}
+    new_text = (folder / "ml_docker.py").read_text().replace('"ml_docker"', '"ml_laptop"')
+    [change] = summarize(old, {"ml.py": new_text}).changed
+    assert ("executor", "BashOperator", "DockerOperator") in change.settings
+    assert change.tasks_added == ["train", "train_gpu"]
+    assert change.tasks_removed == ["training"]
+    assert ("evaluate", "resources", "-", "'default'") in change.task_settings
+    assert ("report_ds", "retries", "0", "0") not in change.task_settings

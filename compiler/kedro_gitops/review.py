@@ -19,6 +19,7 @@ class DagFacts:
     tasks: dict[str, tuple[str, ...]]
     edges: frozenset[tuple[str, str]]
     settings: dict[str, str]
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -31,6 +32,7 @@ class DagChange:
     edges_added: list[tuple[str, str]] = field(default_factory=list)
     edges_removed: list[tuple[str, str]] = field(default_factory=list)
     settings: list[tuple[str, str, str]] = field(default_factory=list)
+    task_settings: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(v for k, v in vars(self).items() if k != "dag_id")
@@ -89,12 +91,20 @@ def parse_dag_file(text: str) -> DagFacts | None:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("airflow.providers")
         for alias in node.names
     ]
-    tasks: dict[str, tuple[str, ...]] = {
-        str(task_id): tuple(nodes) for task_id, nodes in _literal(tree, "TASKS")
-    }
+    rows = [
+        (str(row[0]), tuple(row[1]), dict(row[2]) if len(row) > 2 else {})
+        for row in _literal(tree, "TASKS")
+    ]
     edges = frozenset((str(a), str(b)) for a, b in _literal(tree, "EDGES"))
     dag_id = ast.literal_eval(settings.get("dag_id", "''"))
-    return DagFacts(str(dag_id), ", ".join(sorted(operators)), tasks, edges, settings)
+    return DagFacts(
+        str(dag_id),
+        ", ".join(sorted(operators)),
+        {task_id: nodes for task_id, nodes, _ in rows},
+        edges,
+        settings,
+        {task_id: options for task_id, _, options in rows},
+    )
 
 
 def compare_dag(old: DagFacts, new: DagFacts) -> DagChange:
@@ -112,6 +122,15 @@ def compare_dag(old: DagFacts, new: DagFacts) -> DagChange:
     change.tasks_regrouped = sorted(
         t for t in set(old.tasks) & set(new.tasks) if old.tasks[t] != new.tasks[t]
     )
+    for task in sorted(set(old.tasks) & set(new.tasks)):
+        was, now = old.options.get(task, {}), new.options.get(task, {})
+        for key in sorted(set(was) | set(now)):
+            if was.get(key) != now.get(key):
+                shown = (
+                    repr(was[key]) if key in was else "-",
+                    repr(now[key]) if key in now else "-",
+                )
+                change.task_settings.append((task, key, *shown))
     change.edges_added = sorted(new.edges - old.edges)
     change.edges_removed = sorted(old.edges - new.edges)
     if old.operator != new.operator:
@@ -148,6 +167,10 @@ def _dag_lines(change: DagChange, bullet: str, code: str) -> list[str]:
     lines += [f"{bullet}edge added: {q(a)} >> {q(b)}" for a, b in change.edges_added]
     lines += [f"{bullet}edge removed: {q(a)} >> {q(b)}" for a, b in change.edges_removed]
     lines += [f"{bullet}{key}: {q(a)} -> {q(b)}" for key, a, b in change.settings]
+    lines += [
+        f"{bullet}task {q(task)} {key}: {q(a)} -> {q(b)}"
+        for task, key, a, b in change.task_settings
+    ]
     return lines
 
 
