@@ -41,22 +41,27 @@ def cache_dir() -> Path:
     return Path(base) / "kedro-gitops"
 
 
-def _project_files(project_dir: Path) -> Iterator[Path]:
+def _project_files(project_dir: Path, skip: Path) -> Iterator[Path]:
     for folder, dirs, files in os.walk(project_dir):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIP_DIRS and not d.endswith(".egg-info") and Path(folder, d) != skip
+        )
         for name in sorted(files):
             if not name.endswith((".pyc", ".log")):
                 yield Path(folder) / name
 
 
-def snapshot_key(project_dir: Path, python: Path, request: Any, script: str) -> str:
-    """Hash of the project's files, the interpreter and its packages, the request, the script."""
+def snapshot_key(project_dir: Path, python: Path, request: Any, script: str, output: Path) -> str:
+    """Hash of the project's files (but the DAG output folder, which may sit inside the
+    project), the interpreter and its packages, the request and the introspection script."""
     digest = hashlib.sha256()
     digest.update(json.dumps([str(python), request], sort_keys=True).encode())
     digest.update(script.encode())
     for site in site_packages(python):  # installing or upgrading a package changes its mtime
         digest.update(f"{site}:{site.stat().st_mtime_ns}".encode())
-    for path in _project_files(project_dir):
+    for path in _project_files(project_dir, output):
         digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()

@@ -28,6 +28,19 @@ def _first_and_last(message: str) -> str:
     return lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1].strip()}"
 
 
+def _skip_node_sources() -> None:
+    """kedro-gitops never uses where a node's function is defined, and looking it up (reading and
+    tokenising the source of every node) is most of a snapshot's cost on large projects. Only an
+    optimisation: if a Kedro release renames the helper, the snapshot is just slower."""
+    from kedro.inspection import snapshot as kedro_snapshot
+
+    def no_source(func: Any, resolved_project_path: Path) -> None:
+        return None
+
+    if hasattr(kedro_snapshot, "_resolve_node_source"):
+        kedro_snapshot._resolve_node_source = no_source
+
+
 def _environment(project: Path, metadata: Any, env: str, conf_source: str | None) -> Any:
     from kedro.inspection import get_project_snapshot
 
@@ -69,6 +82,7 @@ def snapshot(project: Path, specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
     metadata = bootstrap_project(project)
     validate_settings()
+    _skip_node_sources()
     return {
         "kedro_version": kedro.__version__,
         "package_name": metadata.package_name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import CompileError, Diagnostic, has_errors
@@ -65,11 +65,19 @@ class DagPlan:
 
     @property
     def input_hash(self) -> str:
-        data = asdict(self)
-        data["datasets"] = sorted((list(k), list(v)) for k, v in self.datasets.items())
-        data["options"] = sorted((k, asdict(v)) for k, v in self.options.items())
-        text = json.dumps(data, sort_keys=True, ensure_ascii=True)
+        """A hash of everything the DAG file is rendered from."""
+        scalars = {k: v for k, v in vars(self).items() if k not in _TABLES}
+        data = [
+            repr(sorted(scalars.items())),
+            [(t.task_id, t.nodes, t.rule, self.row(t)[2]) for t in self.tasks],
+            sorted(self.datasets.items()),
+            sorted(self.presets.items()),
+        ]
+        text = json.dumps(data, sort_keys=True, ensure_ascii=True, default=repr)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+_TABLES = ("tasks", "datasets", "options", "presets")
 
 
 @dataclass(frozen=True)

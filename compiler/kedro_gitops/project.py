@@ -75,7 +75,8 @@ def read_project(manifest: Manifest, root: Path, *, use_cache: bool = True) -> P
         for e in manifest.environments.values()
     }
     script = resources.files(__package__).joinpath("introspect.py").read_text("utf-8")
-    key = cache.snapshot_key(project_dir, python, specs, script) if use_cache else ""
+    output = (root / manifest.output).resolve()
+    key = cache.snapshot_key(project_dir, python, specs, script, output) if use_cache else ""
     data = cache.load(key) if use_cache else None
     if data is None:
         data = _run_introspection(python, project_dir, specs, script, where)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 MEMORY_TYPES = frozenset({"MemoryDataset", "SharedMemoryDataset"})
@@ -34,11 +35,17 @@ class EnvSnapshot:
     datasets: dict[str, str]
     parameters: tuple[str, ...]
 
+    @cached_property
+    def _persisted(self) -> frozenset[str]:
+        return frozenset(
+            base_name(name)
+            for name, type_ in self.datasets.items()
+            if type_.rsplit(".", 1)[-1] not in MEMORY_TYPES
+        )
+
     def persisted(self, dataset: str) -> bool:
         """True when the catalog stores `dataset` (any transcoding of it) outside memory."""
-        name = base_name(dataset)
-        types = [t for ds, t in self.datasets.items() if base_name(ds) == name]
-        return any(t.rsplit(".", 1)[-1] not in MEMORY_TYPES for t in types)
+        return base_name(dataset) in self._persisted
 
 
 @dataclass(frozen=True)
