@@ -34,18 +34,20 @@ def settings(options: dict) -> dict:
 AIRFLOW_PARAMS = (
     '"airflow_run_id=${AIRFLOW_CTX_DAG_RUN_ID},airflow_logical_date=${AIRFLOW_CTX_LOGICAL_DATE:-}"'
 )
+COMMAND = shlex.join(KEDRO_RUN)
+CWD, TASK_ENV = literal(PROJECT_DIR), literal(ENV)  # Airflow renders none of these values
 
 
 def make_task(task_id: str, nodes: tuple[str, ...], options: dict | None = None) -> BashOperator:
-    """`kedro run --nodes ...` in the project directory; Airflow renders none of these values."""
-    command = shlex.join([*KEDRO_RUN, "--nodes", ",".join(nodes)])
+    """`kedro run --nodes ...` in the project directory."""
+    nodes_arg = shlex.quote(",".join(nodes))
     return BashOperator(
         task_id=task_id,
-        bash_command=literal(f"{command} --params {AIRFLOW_PARAMS}"),
-        cwd=literal(PROJECT_DIR),
-        env=literal(ENV),
+        bash_command=literal(f"{COMMAND} --nodes {nodes_arg} --params {AIRFLOW_PARAMS}"),
+        cwd=CWD,
+        env=TASK_ENV,
         append_env=True,
-        **settings(options or {}),
+        **(settings(options) if options else {}),
     )
 
 
@@ -84,5 +86,8 @@ with DAG(
     },
 ) as dag:
     tasks = {row[0]: make_task(*row) for row in TASKS}
+    # What `upstream >> downstream` records, without re-checking for every edge that both tasks
+    # belong to this DAG (a check that costs a walk over all tasks).
     for upstream, downstream in EDGES:
-        tasks[upstream] >> tasks[downstream]
+        tasks[upstream].downstream_task_ids.add(downstream)
+        tasks[downstream].upstream_task_ids.add(upstream)

@@ -94,5 +94,8 @@ with DAG(
     },
 ) as dag:
     tasks = {row[0]: make_task(*row) for row in TASKS}
+    # What `upstream >> downstream` records, without re-checking for every edge that both tasks
+    # belong to this DAG (a check that costs a walk over all tasks).
     for upstream, downstream in EDGES:
-        tasks[upstream] >> tasks[downstream]
+        tasks[upstream].downstream_task_ids.add(downstream)
+        tasks[downstream].upstream_task_ids.add(upstream)
