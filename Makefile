@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: install dags check test lint format clean
+.PHONY: install dags check test lint format clean bench
 
 install: $(VENV)/.installed
 
@@ -21,8 +21,8 @@ check: install  ## fail when dags/ is stale
 	$(BIN)/kedro-gitops check
 
 lint: install
-	$(BIN)/ruff check compiler tests schema
-	$(BIN)/ruff format --check compiler tests schema
+	$(BIN)/ruff check compiler tests schema bench
+	$(BIN)/ruff format --check compiler tests schema bench
 	$(BIN)/mypy
 
 test: lint  ## the whole suite
@@ -34,3 +34,7 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+bench: install  ## kedro-gitops against kedro-airflow 0.11: writes bench/results.md
+	$(BIN)/python -m pip install --quiet kedro-airflow==0.11.0
+	$(BIN)/python bench/run.py

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import CompileError, Diagnostic, Location
-from .manifest import Manifest, parse_manifest
-from .plan import Plan, build_plan
-from .project import read_project
-from .render import render_plan
+from .project import ProjectRequest, Reading
+from .source import load_yaml
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
+    from .plan import Plan
 
 
 @dataclass(frozen=True)
@@ -20,14 +23,16 @@ class Build:
     out_dir: Path
 
 
-def load_manifest(path: Path) -> Manifest:
+def read_manifest(path: Path) -> tuple[str, str]:
+    """The manifest's text and the name diagnostics use for it."""
     try:
         text = path.read_text("utf-8")
     except OSError as exc:
+        where = Location(str(path))
         raise CompileError(
             [
                 Diagnostic(
-                    Location(str(path)),
+                    where,
                     "error",
                     "manifest-not-found",
                     f"cannot read the manifest: {exc.strerror}",
@@ -35,12 +40,40 @@ def load_manifest(path: Path) -> Manifest:
                 )
             ]
         ) from None
-    return parse_manifest(text, path.name if path.parent == Path() else str(path))
+    return text, path.name if path.parent == Path() else str(path)
+
+
+def load_manifest(path: Path) -> Manifest:
+    from .manifest import manifest_from_data
+
+    return manifest_from_data(*load_yaml(*read_manifest(path)))
 
 
 def build(path: Path, *, use_cache: bool = True) -> Build:
-    """Everything `compile` would write for the manifest at `path`, written nowhere."""
-    manifest = load_manifest(path)
+    """Everything `compile` would write for the manifest at `path`, written nowhere.
+
+    The project's interpreter starts reading the project as soon as the manifest is loaded, and
+    runs while the rest of kedro-gitops is imported and the manifest validated.
+    """
+    data, smap = load_yaml(*read_manifest(path))
     root = path.parent
-    plan = build_plan(manifest, read_project(manifest, root, use_cache=use_cache))
+    early = ProjectRequest.from_data(data, smap.file)
+    reading = Reading(early, root, use_cache=use_cache) if early else None
+    from .manifest import manifest_from_data
+    from .plan import build_plan
+    from .render import render_plan
+
+    try:
+        manifest = manifest_from_data(data, smap)
+        request = ProjectRequest.from_manifest(manifest)
+        if reading is None or reading.request != request:
+            if reading is not None:
+                reading.cancel()
+            reading = Reading(request, root, use_cache=use_cache)
+        snapshot = reading.result()
+    except BaseException:
+        if reading is not None:
+            reading.cancel()
+        raise
+    plan = build_plan(manifest, snapshot)
     return Build(manifest, plan, render_plan(plan), root / manifest.output)

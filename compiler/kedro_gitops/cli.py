@@ -7,14 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .build import Build, build
 from .diagnostics import CompileError, Diagnostic, Location, format_json, format_text
-from .gitio import committed_files, untracked
-from .output import changes, write
-from .plan import Plan
-from .review import summarize, summary_json, summary_markdown, summary_text
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 OK, OUT_OF_SYNC, INVALID, INTERNAL = 0, 1, 2, 3
 
@@ -27,6 +27,8 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
 
 
 def _compile(result: Build, args: argparse.Namespace) -> int:
+    from .output import write
+
     done = write(result.files, result.out_dir, result.manifest.file)
     for change in done:
         print(f"{change.kind:>9} {result.manifest.output}/{change.name}", file=sys.stderr)
@@ -38,6 +40,9 @@ def _compile(result: Build, args: argparse.Namespace) -> int:
 
 
 def _check(result: Build, args: argparse.Namespace) -> int:
+    from .gitio import untracked
+    from .output import changes
+
     found = changes(result.files, result.out_dir)
     for change in found:
         sys.stdout.write(change.diff(result.manifest.output))
@@ -109,6 +114,9 @@ def plan_json(plan: Plan) -> str:
 
 def _plan(result: Build, args: argparse.Namespace) -> int:
     if args.against:
+        from .gitio import committed_files
+        from .review import summarize, summary_json, summary_markdown, summary_text
+
         old = committed_files(result.out_dir, args.against, Location(result.manifest.file))
         summary = summarize(old, result.files)
         if args.format == "json":

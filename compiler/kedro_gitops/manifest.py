@@ -269,18 +269,19 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
     )
 
 
-def parse_manifest(text: str, file: str) -> Manifest:
-    """Load, schema-check and type a manifest; raises CompileError with every problem found."""
-    data, smap = load_yaml(text, file)
+def manifest_from_data(data: Any, smap: SourceMap) -> Manifest:
+    """Schema-check and type loaded manifest data; raises CompileError with every problem."""
     if not isinstance(data, dict):
+        where = Location(smap.file, 1, 1)
         raise CompileError(
-            [
-                Diagnostic(
-                    Location(file, 1, 1), "error", "wrong-type", "the manifest must be a mapping"
-                )
-            ]
+            [Diagnostic(where, "error", "wrong-type", "the manifest must be a mapping")]
         )
     problems = check_schema(data, smap)
     if problems:
         raise CompileError(problems)
     return build_manifest(data, smap)
+
+
+def parse_manifest(text: str, file: str) -> Manifest:
+    """Load, schema-check and type a manifest; raises CompileError with every problem found."""
+    return manifest_from_data(*load_yaml(text, file))

@@ -1,4 +1,9 @@
-"""Read the Kedro project: run the introspection script in the project's own interpreter."""
+"""Read the Kedro project: run the introspection script in the project's own interpreter.
+
+Reading takes a second or more (the project's interpreter imports Kedro and the pipelines), so it
+starts as soon as the manifest says which project and environments to read, and the rest of the
+compile goes on meanwhile; a cached snapshot skips the interpreter altogether.
+"""
 
 from __future__ import annotations
 
@@ -6,80 +11,157 @@ import json
 import os
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import cache
 from .diagnostics import CompileError, Diagnostic, Location
 from .interpreter import discover
-from .manifest import Manifest
 from .snapshot import ProjectSnapshot, env_key
 
+if TYPE_CHECKING:
+    from .manifest import Manifest
 
-def _run_introspection(
-    python: Path, project_dir: Path, specs: Any, script: str, where: Location
-) -> Any:
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "PYTHONHASHSEED": "0"}
-    with tempfile.TemporaryDirectory(prefix="kedro-gitops-") as tmp:
-        out = Path(tmp) / "snapshot.json"
-        cmd = [str(python), "-c", script, str(project_dir), str(out), json.dumps(specs)]
-        try:
-            proc = subprocess.run(
-                cmd, cwd=project_dir, env=env, capture_output=True, text=True, check=False
-            )
-        except OSError as exc:
-            raise _error(
-                where,
-                "project-python",
-                f"cannot run the project's interpreter `{python}`: {exc.strerror}",
-                "set `project.python` to an interpreter that has Kedro installed",
-            ) from None
-        data = json.loads(out.read_text("utf-8")) if out.is_file() else {}
-    if proc.returncode != 0 or "error" in data:
-        lines = proc.stderr.strip().splitlines() or ["the interpreter printed nothing"]
-        raise _error(
-            where,
-            "project-load",
-            f"reading the Kedro project failed: {data.get('error') or lines[-1]}",
-            "run `kedro registry list` in the project to see the full error",
+
+@dataclass(frozen=True)
+class ProjectRequest:
+    """What to read: the project, its interpreter, and the (env, conf_source) pairs."""
+
+    file: str
+    project_path: str
+    python: str | None
+    output: str
+    specs: tuple[tuple[str, str, str | None], ...]  # (key, kedro env, conf_source)
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest) -> ProjectRequest:
+        pairs = {(e.kedro_env, e.conf_source) for e in manifest.environments.values()}
+        return cls(
+            manifest.file,
+            manifest.project_path,
+            manifest.project_python,
+            manifest.output,
+            tuple(sorted((env_key(env, conf), env, conf) for env, conf in pairs)),
         )
-    return data
+
+    @classmethod
+    def from_data(cls, data: Any, file: str) -> ProjectRequest | None:
+        """The request of loaded, not yet validated manifest data; None when it is malformed
+        (validation then reports why)."""
+        try:
+            pairs = {(e["kedro_env"], e.get("conf_source")) for e in data["environments"].values()}
+            request = cls(
+                file,
+                data["project"]["path"],
+                data["project"].get("python"),
+                data.get("output", "dags"),
+                tuple(sorted((env_key(env, conf), env, conf) for env, conf in pairs)),
+            )
+        except (KeyError, TypeError, AttributeError):
+            return None
+        fields = (request.project_path, request.python or "", request.output)
+        plain = all(isinstance(v, str) for v in fields)
+        return request if plain and all(isinstance(e, str) for _, e, _ in request.specs) else None
 
 
 def _error(where: Location, code: str, message: str, hint: str) -> CompileError:
     return CompileError([Diagnostic(where, "error", code, message, hint=hint)])
 
 
+class Reading:
+    """A project snapshot on its way: from the cache, or from a running interpreter."""
+
+    def __init__(self, request: ProjectRequest, root: Path, *, use_cache: bool = True) -> None:
+        self.request = request
+        self._where = Location(request.file)
+        self._data: Any = None
+        self._error: CompileError | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._key = ""
+        try:
+            self._start(root, use_cache)
+        except CompileError as exc:
+            self._error = exc
+
+    def _start(self, root: Path, use_cache: bool) -> None:
+        request = self.request
+        project_dir = (root / request.project_path).resolve()
+        if not (project_dir / "pyproject.toml").is_file():
+            raise _error(
+                self._where,
+                "project-not-found",
+                f"no Kedro project at `{request.project_path}` (no pyproject.toml)",
+                "`project.path` is relative to the manifest",
+            )
+        python, tried = discover(request.python, project_dir, root)
+        if python is None:
+            raise _error(
+                self._where,
+                "project-python",
+                "found no interpreter with Kedro installed; tried "
+                + ", ".join(str(p) for p in tried),
+                "set `project.python` in the manifest, or KEDRO_GITOPS_PYTHON",
+            )
+        specs = {key: {"env": env, "conf_source": conf} for key, env, conf in request.specs}
+        script = resources.files(__package__).joinpath("introspect.py").read_text("utf-8")
+        if use_cache:
+            output = (root / request.output).resolve()
+            self._key = cache.snapshot_key(project_dir, python, specs, script, output)
+            self._data = cache.load(self._key)
+            if self._data is not None:
+                return
+        self._tmp = tempfile.TemporaryDirectory(prefix="kedro-gitops-")
+        out = Path(self._tmp.name) / "snapshot.json"
+        env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "PYTHONHASHSEED": "0"}
+        cmd = [str(python), "-c", script, str(project_dir), str(out), json.dumps(specs)]
+        try:
+            self._proc = subprocess.Popen(
+                cmd, cwd=project_dir, env=env, text=True,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+        except OSError as exc:
+            self._tmp.cleanup()
+            raise _error(
+                self._where,
+                "project-python",
+                f"cannot run the project's interpreter `{python}`: {exc.strerror}",
+                "set `project.python` to an interpreter that has Kedro installed",
+            ) from None
+
+    def result(self) -> ProjectSnapshot:
+        """The snapshot; raises CompileError when the project could not be read."""
+        if self._error is not None:
+            raise self._error
+        if self._data is None and self._proc is not None and self._tmp is not None:
+            _, stderr = self._proc.communicate()
+            out = Path(self._tmp.name) / "snapshot.json"
+            data = json.loads(out.read_text("utf-8")) if out.is_file() else {}
+            self._tmp.cleanup()
+            if self._proc.returncode != 0 or "error" in data:
+                lines = stderr.strip().splitlines() or ["the interpreter printed nothing"]
+                self._error = _error(
+                    self._where,
+                    "project-load",
+                    f"reading the Kedro project failed: {data.get('error') or lines[-1]}",
+                    "run `kedro registry list` in the project to see the full error",
+                )
+                raise self._error
+            self._data = data
+            if self._key:
+                cache.store(self._key, data)
+        return ProjectSnapshot.from_json(self._data)
+
+    def cancel(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.communicate()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
 def read_project(manifest: Manifest, root: Path, *, use_cache: bool = True) -> ProjectSnapshot:
     """Snapshot every environment the manifest uses, from the cache when nothing changed."""
-    where = Location(manifest.file)
-    project_dir = (root / manifest.project_path).resolve()
-    if not (project_dir / "pyproject.toml").is_file():
-        raise _error(
-            where,
-            "project-not-found",
-            f"no Kedro project at `{manifest.project_path}` (no pyproject.toml)",
-            "`project.path` is relative to the manifest",
-        )
-    python, tried = discover(manifest.project_python, project_dir, root)
-    if python is None:
-        raise _error(
-            where,
-            "project-python",
-            "found no interpreter with Kedro installed; tried " + ", ".join(str(p) for p in tried),
-            "set `project.python` in the manifest, or KEDRO_GITOPS_PYTHON",
-        )
-    specs = {
-        env_key(e.kedro_env, e.conf_source): {"env": e.kedro_env, "conf_source": e.conf_source}
-        for e in manifest.environments.values()
-    }
-    script = resources.files(__package__).joinpath("introspect.py").read_text("utf-8")
-    output = (root / manifest.output).resolve()
-    key = cache.snapshot_key(project_dir, python, specs, script, output) if use_cache else ""
-    data = cache.load(key) if use_cache else None
-    if data is None:
-        data = _run_introspection(python, project_dir, specs, script, where)
-        if use_cache:
-            cache.store(key, data)
-    return ProjectSnapshot.from_json(data)
+    return Reading(ProjectRequest.from_manifest(manifest), root, use_cache=use_cache).result()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, did_you_mean
 from .source import SourceMap
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 
 @cache
@@ -24,14 +25,14 @@ def _allowed_keys(schema: Any) -> list[str]:
     return sorted(schema.get("properties", {})) if isinstance(schema, dict) else []
 
 
-def _flatten(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+def _flatten(error: ValidationError) -> list[ValidationError]:
     """Leaf errors: `if/then` and `anyOf` wrap the errors a user can act on."""
     if error.validator in ("allOf", "then") and error.context:
         return [leaf for sub in error.context for leaf in _flatten(sub)]
     return [error]
 
 
-def _unknown_keys(error: jsonschema.ValidationError, smap: SourceMap) -> list[Diagnostic]:
+def _unknown_keys(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
     path, allowed = tuple(error.absolute_path), _allowed_keys(error.schema)
     instance: Any = error.instance
     where = "/".join(str(p) for p in path) or "manifest"
@@ -47,7 +48,7 @@ def _unknown_keys(error: jsonschema.ValidationError, smap: SourceMap) -> list[Di
     ]
 
 
-def _describe(error: jsonschema.ValidationError, smap: SourceMap) -> list[Diagnostic]:
+def _describe(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         return _unknown_keys(error, smap)
     path = tuple(error.absolute_path)
@@ -74,6 +75,8 @@ def _describe(error: jsonschema.ValidationError, smap: SourceMap) -> list[Diagno
 
 def check_schema(data: Any, smap: SourceMap) -> list[Diagnostic]:
     """Every schema violation in `data`, located through `smap`."""
+    import jsonschema  # imported when needed: a compile starts the project's interpreter first
+
     validator = jsonschema.Draft202012Validator(deploy_schema())
     found: set[Diagnostic] = set()
     for error in validator.iter_errors(data):
