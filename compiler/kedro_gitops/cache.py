@@ -14,23 +14,11 @@ from .interpreter import site_packages
 
 # Folders of a Kedro project that never change what the snapshot says.
 SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".venv",
-        "venv",
-        "__pycache__",
-        "data",
-        "logs",
-        "notebooks",
-        "build",
-        "dist",
-        ".ipynb_checkpoints",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        "node_modules",
-    }
-)
+    {".git", ".venv", "venv", "__pycache__", "data", "logs", "notebooks", "build", "dist", "docs",
+     "tests", ".ipynb_checkpoints", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules"}
+)  # fmt: skip
+# Files that never change it either: documentation, notebooks, logs, bytecode.
+SKIP_SUFFIXES = (".pyc", ".log", ".md", ".rst", ".ipynb")
 
 
 def cache_dir() -> Path:
@@ -49,7 +37,7 @@ def _project_files(project_dir: Path, skip: Path) -> Iterator[Path]:
             if d not in SKIP_DIRS and not d.endswith(".egg-info") and Path(folder, d) != skip
         )
         for name in sorted(files):
-            if not name.endswith((".pyc", ".log")):
+            if not name.endswith(SKIP_SUFFIXES):
                 yield Path(folder) / name
 
 
