@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import BIN, CASES, run
+from conftest import BIN, CASES, ROOT, run
 
 FOLDER = CASES / "executors" / "expected" / "dags"
 DIGEST = "registry.example.com/ml@sha256:" + "0123456789abcdef" * 4
@@ -133,3 +133,20 @@ def test_executor_per_environment(seen: dict[str, Any]) -> None:
     assert laptop["command"].startswith(
         "python -m kedro run --pipeline ml --env base --nodes split"
     )
+
+
+def test_task_settings_reach_airflow_in_the_example(airflow_env: dict[str, str]) -> None:
+    folder = ROOT / "dags"
+    proc = run(
+        [str(BIN / "python"), str(CASES.parent / "executor_probe.py"), str(folder)],
+        folder,
+        airflow_env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    dags = json.loads(proc.stdout.strip().splitlines()[-1])["dags"]
+    for task in dags["data_science_prod"].values():  # tagged `training`: tasks[0] of the manifest
+        assert (task["retries"], task["priority_weight"]) == (3, 10)
+        assert task["execution_timeout"] == "0:30:00"
+    for task in dags["data_processing_prod"].values():  # the manifest's defaults
+        assert (task["retries"], task["retry_delay"]) == (2, "0:05:00")
+        assert task["execution_timeout"] == "None"

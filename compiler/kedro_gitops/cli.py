@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .build import Build, build
 from .diagnostics import CompileError, Diagnostic, Location, format_json, format_text
+from .tasks import DURATIONS
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -81,7 +82,10 @@ def plan_text(plan: Plan) -> str:
             options = dag.options.get(task.task_id)
             if options and (options.settings or options.resources):
                 sources = dict(options.sources)
-                shown = [f"{k}={v!r} ({sources[k]})" for k, v in options.settings]
+                shown = [
+                    f"{k}={v}s ({sources[k]})" if k in DURATIONS else f"{k}={v!r} ({sources[k]})"
+                    for k, v in options.settings
+                ]
                 if options.resources:
                     shown.append(f"resources={options.resources}")
                 lines.append(f"  {'':<{width}}  {', '.join(shown)}")
