@@ -62,14 +62,14 @@ def load(key: str) -> Any:
         return None
 
 
-def store(key: str, data: Any) -> None:
+def store(key: str, text: str) -> None:
     """Write atomically; a cache that cannot be written is not an error."""
     folder = cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
+            f.write(text)
         os.replace(tmp, folder / f"{key}.json")
     except OSError:
         pass

@@ -138,7 +138,8 @@ class Reading:
         if self._data is None and self._proc is not None and self._tmp is not None:
             _, stderr = self._proc.communicate()
             out = Path(self._tmp.name) / "snapshot.json"
-            data = json.loads(out.read_text("utf-8")) if out.is_file() else {}
+            text = out.read_text("utf-8") if out.is_file() else "{}"
+            data = json.loads(text)
             self._tmp.cleanup()
             if self._proc.returncode != 0 or "error" in data:
                 lines = stderr.strip().splitlines() or ["the interpreter printed nothing"]
@@ -151,7 +152,7 @@ class Reading:
                 raise self._error
             self._data = data
             if self._key:
-                cache.store(self._key, data)
+                cache.store(self._key, text)
         return ProjectSnapshot.from_json(self._data)
 
     def cancel(self) -> None:
