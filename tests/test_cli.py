@@ -162,3 +162,33 @@ def test_kedro_plugin_runs_inside_the_project(checkout: Path) -> None:
     )
     assert proc.returncode == OK, proc.stdout + proc.stderr
     assert "valid, 3 DAG(s)" in proc.stderr
+
+
+NIGHTLY = """\
+version: 1
+project: {path: examples/spaceflights}
+environments:
+  base: {kedro_env: base}
+dags:
+  - pipeline: data_processing
+    dag_id: "nightly_{environment}"
+    groups: [{by: memory}]
+"""
+
+
+def test_two_manifests_share_an_output_folder_without_touching_each_other(
+    checkout: Path,
+) -> None:
+    other = checkout / "nightly.deploy.yaml"
+    other.write_text(NIGHTLY)
+    assert kedro_gitops("compile", "--manifest", str(other), cwd=checkout).returncode == OK
+    assert kedro_gitops("compile", cwd=checkout).returncode == OK
+    files = {p.name for p in (checkout / "dags").iterdir()}
+    assert files == {"nightly_base.py", *(p.name for p in (ROOT / "dags").iterdir())}
+    assert kedro_gitops("check", cwd=checkout).returncode == OK
+    assert kedro_gitops("check", "--manifest", str(other), cwd=checkout).returncode == OK
+    # A file that the other manifest generated is not this manifest's to replace.
+    other.write_text(NIGHTLY.replace("nightly_{environment}", "{pipeline}_{environment}"))
+    proc = kedro_gitops("compile", "--manifest", str(other), cwd=checkout)
+    assert proc.returncode == INVALID
+    assert "dags/data_processing_base.py exists and was not generated from nightly" in proc.stderr

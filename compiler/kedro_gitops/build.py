@@ -22,6 +22,13 @@ class Build:
     files: dict[str, str]
     out_dir: Path
 
+    @property
+    def owner(self) -> str:
+        """The first line of every file this manifest generates."""
+        from .render import owner_line
+
+        return owner_line(self.plan.manifest)
+
 
 def read_manifest(path: Path) -> tuple[str, str]:
     """The manifest's text and the name diagnostics use for it."""

@@ -30,7 +30,7 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
 def _compile(result: Build, args: argparse.Namespace) -> int:
     from .output import write
 
-    done = write(result.files, result.out_dir, result.manifest.file)
+    done = write(result.files, result.out_dir, result.owner, result.manifest.file)
     for change in done:
         print(f"{change.kind:>9} {result.manifest.output}/{change.name}", file=sys.stderr)
     print(
@@ -44,7 +44,7 @@ def _check(result: Build, args: argparse.Namespace) -> int:
     from .gitio import untracked
     from .output import changes
 
-    found = changes(result.files, result.out_dir)
+    found = changes(result.files, result.out_dir, result.owner)
     for change in found:
         sys.stdout.write(change.diff(result.manifest.output))
     problems = [f"{c.name} ({c.kind})" for c in found]
@@ -121,7 +121,8 @@ def _plan(result: Build, args: argparse.Namespace) -> int:
         from .gitio import committed_files
         from .review import summarize, summary_json, summary_markdown, summary_text
 
-        old = committed_files(result.out_dir, args.against, Location(result.manifest.file))
+        where = Location(result.manifest.file)
+        old = committed_files(result.out_dir, args.against, result.owner, where)
         summary = summarize(old, result.files)
         if args.format == "json":
             print(summary_json(summary))

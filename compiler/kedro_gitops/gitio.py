@@ -7,11 +7,10 @@ from pathlib import Path
 import git
 
 from .diagnostics import CompileError, Diagnostic, Location
-from .render import HEADER
 
 
-def committed_files(out_dir: Path, rev: str, where: Location) -> dict[str, str]:
-    """{file name: text} of the generated files directly in `out_dir` at `rev`."""
+def committed_files(out_dir: Path, rev: str, owner: str, where: Location) -> dict[str, str]:
+    """{file name: text} of the files in `out_dir` at `rev` that begin with `owner`."""
     try:
         repo = git.Repo(out_dir.parent, search_parent_directories=True)
         commit = repo.commit(rev)
@@ -48,7 +47,7 @@ def committed_files(out_dir: Path, rev: str, where: Location) -> dict[str, str]:
     for blob in tree.blobs:
         if blob.name.endswith(".py"):
             text = blob.data_stream.read().decode("utf-8", errors="replace")
-            if text.startswith(HEADER):
+            if text.startswith(owner):
                 files[blob.name] = text
     return files
 
