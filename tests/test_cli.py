@@ -191,4 +191,5 @@ def test_two_manifests_share_an_output_folder_without_touching_each_other(
     other.write_text(NIGHTLY.replace("nightly_{environment}", "{pipeline}_{environment}"))
     proc = kedro_gitops("compile", "--manifest", str(other), cwd=checkout)
     assert proc.returncode == INVALID
-    assert "dags/data_processing_base.py exists and was not generated from nightly" in proc.stderr
+    assert "error[foreign-file]: dags/data_processing_base.py exists" in proc.stderr
+    assert "was not generated from" in proc.stderr
