@@ -133,10 +133,22 @@ HOOKS = (_RecordAirflowRun(),)
 
 
 def test_dags_run_end_to_end(checkout: Path, airflow_env: dict[str, str]) -> None:
-    """Compile in a fresh checkout and let Airflow run the bash and the python DAGs."""
-    settings = checkout / "examples/spaceflights/src/spaceflights/settings.py"
+    """Compile in a fresh checkout and let Airflow run the bash and the python DAGs, with a
+    node Kedro names itself (`preprocess_companies__<hash>`) and a non-ASCII node name."""
+    package = checkout / "examples/spaceflights/src/spaceflights"
+    settings = package / "settings.py"
     settings.write_text(settings.read_text() + RECORD_HOOK)
+    pipeline = package / "pipelines/data_processing/pipeline.py"
+    text = pipeline.read_text().replace('                name="preprocess_companies_node",\n', "")
+    pipeline.write_text(text.replace('"preprocess_shuttles_node"', '"préparer_navettes"'))
     assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    plan = kedro_gitops("plan", cwd=checkout).stdout
+    assert any(
+        line.split()[:4]
+        == ["preparer_navettes_group", "[groups[0]", "memory]", "préparer_navettes,"]
+        for line in plan.splitlines()
+    )
+    assert "  preprocess_companies__" in plan
     env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(checkout / "dags")}
     data = checkout / "examples/spaceflights/data"
     for dag_id in ("data_processing_base", "data_processing_prod", "data_science_prod"):
