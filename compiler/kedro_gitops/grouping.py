@@ -219,7 +219,7 @@ def _memory_crossings(
     graph: NodeGraph, task_of: dict[str, str], persisted: Persisted, where: Location, env: str
 ) -> list[Diagnostic]:
     problems = []
-    for (src, dst), datasets in sorted(graph.edges.items()):
+    for (src, dst), datasets in graph.edges.items():  # the caller sorts the diagnostics
         if task_of[src] == task_of[dst]:
             continue
         for dataset in sorted(d for d in datasets if not persisted(d)):
