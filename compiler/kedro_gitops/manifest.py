@@ -149,7 +149,7 @@ def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
 def _check_settings(
     settings: Settings, data: dict[str, Any], path: tuple[str | int, ...], smap: SourceMap
 ) -> list[Diagnostic]:
-    """Semantic checks the schema cannot express: time zones and durations."""
+    """Semantic checks the schema cannot express: time zones."""
     found = []
     if "timezone" in data:
         try:
