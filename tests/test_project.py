@@ -134,10 +134,35 @@ def test_the_snapshot_is_cached_until_something_it_depends_on_changes(checkout: 
     assert runs_after("check", "--no-cache") == 4
 
 
+def imports_of(*args: str, cwd: Path) -> set[str]:
+    proc = run([sys.executable, "-X", "importtime", "-m", "kedro_gitops", *args], cwd)
+    assert proc.returncode == 0, proc.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+
+
 def test_a_cached_run_does_not_import_kedro(checkout: Path) -> None:
     assert kedro_gitops("compile", cwd=checkout).returncode == 0
-    proc = run([sys.executable, "-X", "importtime", "-m", "kedro_gitops", "check"], checkout)
-    assert proc.returncode == 0, proc.stderr
-    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    imported = imports_of("check", cwd=checkout)
     assert "kedro_gitops.cli" in imported
     assert not {m for m in imported if m == "kedro" or m.startswith("kedro.")}
+    # Nothing changed: the build cache answers, without validating, planning or rendering again.
+    assert not imported & {"jsonschema", "jinja2", "kedro_gitops.plan"}
+    # `plan` needs the plan itself, so it builds it from the cached snapshot.
+    assert "kedro_gitops.plan" in imports_of("plan", cwd=checkout)
+
+
+def test_the_build_cache_keeps_warnings_and_follows_the_manifest(checkout: Path) -> None:
+    manifest = checkout / "pipelines.deploy.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "      - by: namespace ",
+            "      - {by: tag_prefix, prefix: none.}\n      - by: namespace ",
+        )
+    )
+    for _ in range(2):  # the second run is answered by the build cache
+        proc = kedro_gitops("compile", cwd=checkout)
+        assert proc.returncode == 0, proc.stderr
+        assert "warning[rule-unused]: groups[0] tag_prefix matches no node" in proc.stderr
+    manifest.write_text(manifest.read_text().replace('"@daily"', '"@hourly"'))
+    assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    assert 'schedule="@hourly"' in (checkout / "dags/data_science_prod.py").read_text()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from . import cache
 from .diagnostics import CompileError, Diagnostic, Location
 from .project import ProjectRequest, Reading
 from .source import load_yaml
@@ -17,17 +19,37 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Build:
-    manifest: Manifest
-    plan: Plan
-    files: dict[str, str]
+    """What a manifest compiles to. `plan` is None when the files came from the build cache."""
+
+    manifest_file: str
+    output: str
     out_dir: Path
+    owner: str
+    files: dict[str, str]
+    diagnostics: tuple[Diagnostic, ...]
+    plan: Plan | None = None
 
-    @property
-    def owner(self) -> str:
-        """The first line of every file this manifest generates."""
-        from .render import owner_line
+    def cached(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "owner": self.owner,
+            "files": self.files,
+            "diagnostics": [asdict(d) for d in self.diagnostics],
+        }
 
-        return owner_line(self.plan.manifest)
+    @classmethod
+    def from_cache(cls, data: dict[str, Any], manifest_file: str, root: Path) -> Build:
+        diagnostics = tuple(
+            Diagnostic(**{**d, "location": Location(**d["location"])}) for d in data["diagnostics"]
+        )
+        return cls(
+            manifest_file,
+            data["output"],
+            root / data["output"],
+            data["owner"],
+            data["files"],
+            diagnostics,
+        )
 
 
 def read_manifest(path: Path) -> tuple[str, str]:
@@ -56,19 +78,26 @@ def load_manifest(path: Path) -> Manifest:
     return manifest_from_data(*load_yaml(*read_manifest(path)))
 
 
-def build(path: Path, *, use_cache: bool = True) -> Build:
+def build(path: Path, *, use_cache: bool = True, need_plan: bool = True) -> Build:
     """Everything `compile` would write for the manifest at `path`, written nowhere.
 
     The project's interpreter starts reading the project as soon as the manifest is loaded, and
-    runs while the rest of kedro-gitops is imported and the manifest validated.
+    runs while the rest of kedro-gitops is imported and the manifest validated. When neither the
+    manifest, the project nor kedro-gitops changed, the files come from the build cache (unless
+    `need_plan`).
     """
-    data, smap = load_yaml(*read_manifest(path))
+    text, name = read_manifest(path)
+    data, smap = load_yaml(text, name)
     root = path.parent
     early = ProjectRequest.from_data(data, smap.file)
     reading = Reading(early, root, use_cache=use_cache) if early else None
+    if reading is not None and reading.from_cache and not need_plan:
+        hit = cache.load(cache.build_key(text, name, reading.cache_key))
+        if hit is not None:
+            return Build.from_cache(hit, name, root)
     from .manifest import manifest_from_data
     from .plan import build_plan
-    from .render import render_plan
+    from .render import owner_line, render_plan
 
     try:
         manifest = manifest_from_data(data, smap)
@@ -83,4 +112,15 @@ def build(path: Path, *, use_cache: bool = True) -> Build:
             reading.cancel()
         raise
     plan = build_plan(manifest, snapshot)
-    return Build(manifest, plan, render_plan(plan), root / manifest.output)
+    result = Build(
+        manifest.file,
+        manifest.output,
+        root / manifest.output,
+        owner_line(plan.manifest),
+        render_plan(plan),
+        plan.diagnostics,
+        plan,
+    )
+    if reading.cache_key:
+        cache.store(cache.build_key(text, name, reading.cache_key), json.dumps(result.cached()))
+    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -45,7 +46,9 @@ def snapshot_key(project_dir: Path, python: Path, request: Any, script: str, out
     """Hash of the project's files (but the DAG output folder, which may sit inside the
     project), the interpreter and its packages, the request and the introspection script."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([str(python), request], sort_keys=True).encode())
+    # `.venv/bin/python` and `.venv/bin/python3` are one interpreter; two venvs are not.
+    interpreter = [str(python.parent.absolute()), str(python.resolve())]
+    digest.update(json.dumps([interpreter, request], sort_keys=True).encode())
     digest.update(script.encode())
     for site in site_packages(python):  # installing or upgrading a package changes its mtime
         digest.update(f"{site}:{site.stat().st_mtime_ns}".encode())
@@ -53,6 +56,24 @@ def snapshot_key(project_dir: Path, python: Path, request: Any, script: str, out
         digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+@functools.cache
+def package_digest() -> str:
+    """A hash of kedro-gitops's own code, templates and schema: a new version, new outputs."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".jinja", ".json"):
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_key(manifest_text: str, manifest_name: str, snapshot_key: str) -> str:
+    """Key of a whole build: the manifest as written and named, the snapshot, kedro-gitops."""
+    parts = ["build", manifest_name, manifest_text, snapshot_key, package_digest()]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def load(key: str) -> Any:

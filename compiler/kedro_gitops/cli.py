@@ -30,11 +30,11 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
 def _compile(result: Build, args: argparse.Namespace) -> int:
     from .output import write
 
-    done = write(result.files, result.out_dir, result.owner, result.manifest.file)
+    done = write(result.files, result.out_dir, result.owner, result.manifest_file)
     for change in done:
-        print(f"{change.kind:>9} {result.manifest.output}/{change.name}", file=sys.stderr)
+        print(f"{change.kind:>9} {result.output}/{change.name}", file=sys.stderr)
     print(
-        f"{len(result.files)} DAG file(s) in {result.manifest.output}/, {len(done)} changed",
+        f"{len(result.files)} DAG file(s) in {result.output}/, {len(done)} changed",
         file=sys.stderr,
     )
     return OUT_OF_SYNC if done and args.exit_non_zero_on_change else OK
@@ -46,25 +46,26 @@ def _check(result: Build, args: argparse.Namespace) -> int:
 
     found = changes(result.files, result.out_dir, result.owner)
     for change in found:
-        sys.stdout.write(change.diff(result.manifest.output))
+        sys.stdout.write(change.diff(result.output))
     problems = [f"{c.name} ({c.kind})" for c in found]
     problems += [f"{n} (untracked)" for n in untracked(result.out_dir, sorted(result.files))]
     if problems:
         print(
-            f"{result.manifest.output}/ is out of date: {', '.join(problems)}\n"
+            f"{result.output}/ is out of date: {', '.join(problems)}\n"
             "run `kedro-gitops compile`, then `git add` and commit the DAG files",
             file=sys.stderr,
         )
         return OUT_OF_SYNC
     print(
-        f"{result.manifest.output}/ is up to date ({len(result.files)} DAG file(s))",
+        f"{result.output}/ is up to date ({len(result.files)} DAG file(s))",
         file=sys.stderr,
     )
     return OK
 
 
 def _validate(result: Build, args: argparse.Namespace) -> int:
-    print(f"{result.manifest.file}: valid, {len(result.plan.dags)} DAG(s)", file=sys.stderr)
+    assert result.plan is not None
+    print(f"{result.manifest_file}: valid, {len(result.plan.dags)} DAG(s)", file=sys.stderr)
     return OK
 
 
@@ -121,7 +122,7 @@ def _plan(result: Build, args: argparse.Namespace) -> int:
         from .gitio import committed_files
         from .review import summarize, summary_json, summary_markdown, summary_text
 
-        where = Location(result.manifest.file)
+        where = Location(result.manifest_file)
         old = committed_files(result.out_dir, args.against, result.owner, where)
         summary = summarize(old, result.files)
         if args.format == "json":
@@ -131,6 +132,7 @@ def _plan(result: Build, args: argparse.Namespace) -> int:
         else:
             print(summary_text(summary, args.against))
         return OK
+    assert result.plan is not None
     print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
     return OK
 
@@ -188,8 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     handler = COMMANDS[args.command][0]
     try:
-        result = build(args.manifest, use_cache=not args.no_cache)
-        _report(result.plan.diagnostics, "text" if args.command == "plan" else args.format)
+        need_plan = args.command in ("plan", "validate")
+        result = build(args.manifest, use_cache=not args.no_cache, need_plan=need_plan)
+        _report(result.diagnostics, "text" if args.command == "plan" else args.format)
         return handler(result, args)
     except CompileError as exc:
         _report(exc.diagnostics, args.format)

@@ -80,7 +80,7 @@ class Reading:
         self._error: CompileError | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._key = ""
+        self.cache_key = ""  # set when the snapshot is (or will be) in the cache
         try:
             self._start(root, use_cache)
         except CompileError as exc:
@@ -109,8 +109,8 @@ class Reading:
         script = resources.files(__package__).joinpath("introspect.py").read_text("utf-8")
         if use_cache:
             output = (root / request.output).resolve()
-            self._key = cache.snapshot_key(project_dir, python, specs, script, output)
-            self._data = cache.load(self._key)
+            self.cache_key = cache.snapshot_key(project_dir, python, specs, script, output)
+            self._data = cache.load(self.cache_key)
             if self._data is not None:
                 return
         self._tmp = tempfile.TemporaryDirectory(prefix="kedro-gitops-")
@@ -130,6 +130,11 @@ class Reading:
                 f"cannot run the project's interpreter `{python}`: {exc.strerror}",
                 "set `project.python` to an interpreter that has Kedro installed",
             ) from None
+
+    @property
+    def from_cache(self) -> bool:
+        """True when the snapshot was in the cache: no interpreter was started."""
+        return self._proc is None and self._data is not None
 
     def result(self) -> ProjectSnapshot:
         """The snapshot; raises CompileError when the project could not be read."""
@@ -151,8 +156,8 @@ class Reading:
                 )
                 raise self._error
             self._data = data
-            if self._key:
-                cache.store(self._key, text)
+            if self.cache_key:
+                cache.store(self.cache_key, text)
         return ProjectSnapshot.from_json(self._data)
 
     def cancel(self) -> None:
