@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .build import Build, build
 from .diagnostics import CompileError, Diagnostic, Location, format_json, format_text
-from .tasks import DURATIONS
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -70,6 +69,8 @@ def _validate(result: Build, args: argparse.Namespace) -> int:
 
 
 def plan_text(plan: Plan) -> str:
+    from .tasks import DURATIONS
+
     lines = []
     for dag in plan.dags:
         schedule = dag.schedule.value or "manual"
