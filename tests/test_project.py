@@ -23,7 +23,10 @@ def test_snapshot_of_the_example(checkout: Path) -> None:
     base, prod = snapshot.environments["base"], snapshot.environments["prod"]
     names = {n.name for n in base.pipelines["data_science"]}
     assert "active_modelling_pipeline.train_model_node" in names
-    assert len(base.pipelines["__default__"]) == 9
+    # Every registered pipeline is known by name; nodes come only for those the manifest deploys.
+    assert base.pipeline_names == ("__default__", "data_processing", "data_science")
+    assert sorted(base.pipelines) == ["data_processing", "data_science"]
+    assert len(base.pipelines["data_processing"]) + len(base.pipelines["data_science"]) == 9
     train = next(n for n in base.pipelines["data_science"] if n.name.endswith("train_model_node"))
     assert train.namespace in {"active_modelling_pipeline", "candidate_modelling_pipeline"}
     assert "training" in train.tags

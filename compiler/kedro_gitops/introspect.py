@@ -3,9 +3,10 @@
 Runs as a script in the Kedro project's own interpreter (which need not have kedro-gitops
 installed), so it imports nothing but Kedro and the standard library:
 
-    python introspect.py PROJECT_DIR OUT_JSON ENV_SPEC_JSON
+    python introspect.py PROJECT_DIR OUT_JSON ENV_SPEC_JSON PIPELINES_JSON
 
-ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ...}`. On success OUT_JSON holds
+ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ...}`; PIPELINES_JSON lists the
+pipelines whose nodes are wanted (the others are listed by name only). On success OUT_JSON holds
 `{"kedro_version", "package_name", "environments": {key: {"pipelines", "datasets",
 "parameters"}}}`; on failure `{"error": message}` and the exit code is 1.
 """
@@ -41,7 +42,9 @@ def _skip_node_sources() -> None:
         kedro_snapshot._resolve_node_source = no_source
 
 
-def _environment(project: Path, metadata: Any, env: str, conf_source: str | None) -> Any:
+def _environment(
+    project: Path, metadata: Any, env: str, conf_source: str | None, wanted: set[str]
+) -> Any:
     from kedro.inspection import get_project_snapshot
 
     with warnings.catch_warnings(record=True) as caught:
@@ -67,6 +70,8 @@ def _environment(project: Path, metadata: Any, env: str, conf_source: str | None
                 }
                 for n in p.nodes
             ]
+            if p.name in wanted
+            else None
             for p in snap.pipelines
         },
         "datasets": {name: ds.type for name, ds in sorted(snap.datasets.items())},
@@ -74,7 +79,7 @@ def _environment(project: Path, metadata: Any, env: str, conf_source: str | None
     }
 
 
-def snapshot(project: Path, specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def snapshot(project: Path, specs: dict[str, dict[str, Any]], wanted: set[str]) -> dict[str, Any]:
     """Snapshot every requested (env, conf_source) of the project without running a node."""
     import kedro
     from kedro.framework.project import validate_settings
@@ -87,7 +92,7 @@ def snapshot(project: Path, specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "kedro_version": kedro.__version__,
         "package_name": metadata.package_name,
         "environments": {
-            key: _environment(project, metadata, spec["env"], spec.get("conf_source"))
+            key: _environment(project, metadata, spec["env"], spec.get("conf_source"), wanted)
             for key, spec in sorted(specs.items())
         },
     }
@@ -95,8 +100,9 @@ def snapshot(project: Path, specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     project, out, specs = Path(argv[0]).resolve(), Path(argv[1]), json.loads(argv[2])
+    wanted = set(json.loads(argv[3]))
     try:
-        result = snapshot(project, specs)
+        result = snapshot(project, specs, wanted)
     except BaseException as exc:  # the project's own code can raise anything
         message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         frames = [

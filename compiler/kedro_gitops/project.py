@@ -34,6 +34,7 @@ class ProjectRequest:
     python: str | None
     output: str
     specs: tuple[tuple[str, str, str | None], ...]  # (key, kedro env, conf_source)
+    pipelines: tuple[str, ...]  # whose nodes are needed
 
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> ProjectRequest:
@@ -44,6 +45,7 @@ class ProjectRequest:
             manifest.project_python,
             manifest.output,
             tuple(sorted((env_key(env, conf), env, conf) for env, conf in pairs)),
+            tuple(sorted({d.pipeline for d in manifest.dags})),
         )
 
     @classmethod
@@ -58,11 +60,13 @@ class ProjectRequest:
                 data["project"].get("python"),
                 data.get("output", "dags"),
                 tuple(sorted((env_key(env, conf), env, conf) for env, conf in pairs)),
+                tuple(sorted({d["pipeline"] for d in data["dags"]})),
             )
         except (KeyError, TypeError, AttributeError):
             return None
         fields = (request.project_path, request.python or "", request.output)
         plain = all(isinstance(v, str) for v in fields)
+        plain = plain and all(isinstance(p, str) for p in request.pipelines)
         return request if plain and all(isinstance(e, str) for _, e, _ in request.specs) else None
 
 
@@ -106,17 +110,20 @@ class Reading:
                 "set `project.python` in the manifest, or KEDRO_GITOPS_PYTHON",
             )
         specs = {key: {"env": env, "conf_source": conf} for key, env, conf in request.specs}
+        wanted = json.dumps(list(request.pipelines))
         script = resources.files(__package__).joinpath("introspect.py").read_text("utf-8")
         if use_cache:
             output = (root / request.output).resolve()
-            self.cache_key = cache.snapshot_key(project_dir, python, specs, script, output)
+            self.cache_key = cache.snapshot_key(
+                project_dir, python, [specs, request.pipelines], script, output
+            )
             self._data = cache.load(self.cache_key)
             if self._data is not None:
                 return
         self._tmp = tempfile.TemporaryDirectory(prefix="kedro-gitops-")
         out = Path(self._tmp.name) / "snapshot.json"
         env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "PYTHONHASHSEED": "0"}
-        cmd = [str(python), "-c", script, str(project_dir), str(out), json.dumps(specs)]
+        cmd = [str(python), "-c", script, str(project_dir), str(out), json.dumps(specs), wanted]
         try:
             self._proc = subprocess.Popen(
                 cmd, cwd=project_dir, env=env, text=True,

@@ -109,7 +109,7 @@ def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target],
                         "error",
                         "unknown-pipeline",
                         f"unknown pipeline `{spec.pipeline}`",
-                        hint=did_you_mean(spec.pipeline, catalog.pipelines),
+                        hint=did_you_mean(spec.pipeline, catalog.pipeline_names),
                     )
                 )
                 break

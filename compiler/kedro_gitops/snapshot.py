@@ -31,9 +31,10 @@ class Node:
 class EnvSnapshot:
     """Pipelines and catalog of a project under one Kedro environment."""
 
-    pipelines: dict[str, tuple[Node, ...]]
+    pipelines: dict[str, tuple[Node, ...]]  # the pipelines whose nodes were asked for
     datasets: dict[str, str]
     parameters: tuple[str, ...]
+    pipeline_names: tuple[str, ...] = ()  # every registered pipeline
 
     @cached_property
     def _persisted(self) -> frozenset[str]:
@@ -70,9 +71,11 @@ class ProjectSnapshot:
                         for n in nodes
                     )
                     for name, nodes in env["pipelines"].items()
+                    if nodes is not None
                 },
                 datasets=dict(env.get("datasets", {})),
                 parameters=tuple(env.get("parameters", ())),
+                pipeline_names=tuple(sorted(env["pipelines"])),
             )
             for key, env in data["environments"].items()
         }
