@@ -39,11 +39,18 @@ class Settings:
 
     def overlay(self, data: dict[str, Any]) -> Settings:
         known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__}
-        if not isinstance(known.get("executor", ""), str):
-            del known["executor"]  # a per-environment map: see DagSpec.executor_for
         if "tags" in known:
             known["tags"] = tuple(dict.fromkeys((*self.tags, *known["tags"])))
         return replace(self, **known)
+
+
+class _Options:
+    """Typed access to an element's free-form options (sorted key/value pairs)."""
+
+    options: tuple[tuple[str, Any], ...]
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return dict(self.options).get(key, default)
 
 
 @dataclass(frozen=True)
@@ -68,27 +75,21 @@ class TaskRule:
 
 
 @dataclass(frozen=True)
-class Executor:
+class Executor(_Options):
     name: str
     type: str
     options: tuple[tuple[str, Any], ...]
     location: Location
 
-    def option(self, key: str, default: Any = None) -> Any:
-        return dict(self.options).get(key, default)
-
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(_Options):
     """A grouping rule; `index` is its position in the DAG's `groups` list."""
 
     index: int
     by: str
     options: tuple[tuple[str, Any], ...]
     location: Location
-
-    def option(self, key: str, default: Any = None) -> Any:
-        return dict(self.options).get(key, default)
 
     @property
     def label(self) -> str:
@@ -210,7 +211,8 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
     dags = []
     for index, entry in enumerate(data["dags"]):
         path: tuple[str | int, ...] = ("dags", index)
-        settings = defaults.overlay(entry)
+        # A DAG's own `executor` (one name, or one per environment): see DagSpec.executor_for.
+        settings = defaults.overlay({k: v for k, v in entry.items() if k != "executor"})
         errors += _check_settings(settings, entry, path, smap)
         try:
             schedule = parse_schedule(entry.get("schedule"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .diagnostics import CompileError, Diagnostic, has_errors
@@ -160,7 +160,7 @@ def plan_dag(
         description=spec.description
         or f"Kedro pipeline `{spec.pipeline}` in environment `{environment.name}`.",
         schedule=spec.schedule,
-        settings=spec.settings,
+        settings=replace(spec.settings, executor=target.executor.name),
         executor=target.executor.type,
         python=str(target.executor.option("python", "python")),
         project_dir=_project_dir(manifest, target),
