@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kedro_gitops.build import load_manifest
 from kedro_gitops.cli import INVALID
 from kedro_gitops.diagnostics import CompileError
+from kedro_gitops.introspect import _dataset_types
 from kedro_gitops.project import read_project
 
 from conftest import kedro_gitops, run
@@ -34,6 +36,42 @@ def test_snapshot_of_the_example(checkout: Path) -> None:
     assert prod.persisted("preprocessed_shuttles")
     assert base.persisted("active_modelling_pipeline.regressor")  # from a dataset factory
     assert not base.persisted("active_modelling_pipeline.X_train")
+
+
+FACTORIES = {
+    "companies": {"type": "pandas.CSVDataset", "filepath": "data/companies.csv"},
+    "shuttles@pandas": {"type": "pandas.CSVDataset", "filepath": "data/shuttles.csv"},
+    "scratch": {"type": "MemoryDataset"},
+    "_anchor": {"type": "pandas.CSVDataset"},
+    "{namespace}.{name}_model": {
+        "type": "pickle.PickleDataset",
+        "filepath": "data/{namespace}/{name}.pkl",
+        "credentials": "store",  # unknown to kedro-gitops, which never reads credentials
+    },
+    "{name}_model": {"type": "json.JSONDataset", "filepath": "data/{name}.json"},
+    "{fmt}_table.{name}": {"type": "pandas.{fmt}Dataset", "filepath": "data/{name}"},
+}
+USED = ["companies", "shuttles@pandas", "scratch", "a.b_model", "b_model", "CSV_table.x",
+        "JSON_table.y", "leftover"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "catch_all", [{}, {"{default}": {"type": "pickle.PickleDataset", "filepath": "{default}.pkl"}}]
+)
+def test_dataset_types_agree_with_kedros_own_catalog(catch_all: dict[str, Any]) -> None:
+    """The most specific factory wins, a type can come from a placeholder, and a dataset nothing
+    names stays in memory, exactly as in the DataCatalog `kedro run` builds."""
+    from kedro.io import DataCatalog
+
+    config = FACTORIES | catch_all
+    catalog = DataCatalog.from_config(config, credentials={"store": {}})
+    ours = _dataset_types(config, set(USED))
+    for name in USED:
+        theirs = catalog.get_type(name)
+        assert (ours.get(name) or "-").rsplit(".", 1)[-1] == (theirs or "-").rsplit(".", 1)[-1]
+    assert ours["a.b_model"] == "pickle.PickleDataset"  # not the less specific `{name}_model`
+    assert ours["JSON_table.y"] == "pandas.JSONDataset"
+    assert ("leftover" in ours) == bool(catch_all)
 
 
 def break_file(path: Path, text: str) -> None:

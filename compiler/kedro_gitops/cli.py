@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .build import Build, build
@@ -203,5 +205,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERNAL
 
 
+def run() -> NoReturn:
+    """The console script. A one-shot process: it makes no garbage worth a cyclic collection
+    (skipping them is a tenth of a large compile), and leaves without tearing its heap down."""
+    gc.disable()
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
