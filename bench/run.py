@@ -115,6 +115,16 @@ def plain_file(dag: dict[str, object], ours: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+BARE = """\
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+
+with DAG(dag_id="bare", schedule=None):
+    for i in range({tasks}):
+        BashOperator(task_id=f"t{{i}}", bash_command="true")
+"""
+
+
 def bench_size(size: int, runs: int) -> dict[str, object]:
     project = WORK / f"n{size}"
     shutil.rmtree(project, ignore_errors=True)
@@ -165,9 +175,12 @@ def bench_size(size: int, runs: int) -> dict[str, object]:
     plain = project / "plain" / "main_plain.py"
     plain.parent.mkdir(exist_ok=True)
     plain.write_text(plain_file(plan, ours_file.read_text()))
+    bare = project / "plain" / "bare.py"  # Airflow's own cost of as many tasks, and nothing else
+    bare.write_text(BARE.format(tasks=len(plan["tasks"])))
     files = {
         "ours": ours_file,
         "plain": plain,
+        "bare": bare,
         "kaf": next((project / "kaf").glob("*.py")),
         "kaf_memory": next((project / "kaf_memory").glob("*.py")),
     }
@@ -325,21 +338,23 @@ def report(results: list[dict], hook: dict, runs: int, command: str) -> str:
         "",
         "`DagBag` load of the one file in a child forked from a process that has imported "
         "Airflow and frozen its heap, as Airflow 3's DAG processor does (`bench/parse_probe.py`). "
-        "The plain file has kedro-gitops's tasks and edges written as one statement each.",
+        "The plain file has kedro-gitops's tasks and edges written as one statement each. "
+        "Bare is Airflow's own floor: a loop that makes as many `BashOperator(task_id, "
+        "bash_command)` as kedro-gitops has tasks, with no edges and nothing else.",
         "",
-        "| nodes | kedro-gitops | plain (floor) | kedro-airflow | kedro-airflow -g memory "
-        "| / plain | / kedro-airflow | / kedro-airflow -g memory "
+        "| nodes | kedro-gitops | plain (floor) | bare | kedro-airflow | kedro-airflow -g memory "
+        "| / plain | / kedro-airflow | / kedro-airflow -g memory | bare / kedro-airflow "
         "| file KB (ours / kedro-airflow) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         p, b = r["parse"], r["bytes"]
         out.append(
             f"| {r['size']:,} ({r['parse_runs']} runs) | {p['ours'] * 1000:.1f} ms "
-            f"| {p['plain'] * 1000:.1f} ms "
+            f"| {p['plain'] * 1000:.1f} ms | {p['bare'] * 1000:.1f} ms "
             f"| {p['kaf'] * 1000:.0f} ms | {p['kaf_memory'] * 1000:.0f} ms "
             f"| {ratio(p['ours'], p['plain'])} | {ratio(p['ours'], p['kaf'])} "
-            f"| {ratio(p['ours'], p['kaf_memory'])} "
+            f"| {ratio(p['ours'], p['kaf_memory'])} | {ratio(p['bare'], p['kaf'])} "
             f"| {b['ours'] / 1024:.0f} / {b['kaf'] / 1024:.0f} |"
         )
     out += [

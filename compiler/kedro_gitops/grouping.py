@@ -201,8 +201,7 @@ def _assign_ids(groups: list[_Group], where: Location) -> tuple[list[str], list[
             problems.append(_collision(task_id, same, where))
             continue
         for i in members:
-            hashed = slug(f"{task_id}_{short_hash(groups[i].name)}")
-            ids[i] = task_id if len(members) == 1 else hashed
+            ids[i] = task_id if len(same) == 1 else slug(f"{task_id}_{short_hash(groups[i].name)}")
     final: dict[str, list[int]] = defaultdict(list)
     for i, task_id in enumerate(ids):
         if task_id:
