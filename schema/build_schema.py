@@ -36,6 +36,44 @@ settings = {
     },
     "executor": {"type": "string", "description": "Name of an entry of `executors`."},
 }
+EXECUTOR_TYPES = ["subprocess", "bash", "python", "venv", "kubernetes", "gke", "docker"]
+runtime_options = {
+    "runtime": {
+        "enum": ["checkout", "package"],
+        "default": "checkout",
+        "description": "Where the project is on the worker: `checkout`, beside the DAG file in the delivered repository (git-sync, a GitDagBundle, a local dags folder); `package`, installed as a wheel (`kedro package`) with its conf in `conf_source`.",
+    },
+    "project_dir": {
+        "type": "string",
+        "minLength": 1,
+        "description": "checkout: the project directory on the worker; a relative path is relative to the DAG file. Default: the project's path as seen from `output`.",
+    },
+    "package": {
+        "type": "string",
+        "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+        "description": "package: the installed package (`python -m <package>`); default: the project's package name.",
+    },
+    "conf_source": {
+        "type": "string",
+        "minLength": 1,
+        "description": "package: the project's conf on the worker, a folder or an archive (`conf-<package>.tar.gz`).",
+    },
+    "workdir": {
+        "type": "string",
+        "pattern": "^/",
+        "description": "package: the tasks' working directory; default: a fresh temporary directory per task.",
+    },
+}
+runtime_rules = {
+    "if": {"properties": {"runtime": {"const": "package"}}, "required": ["runtime"]},
+    "then": {
+        "required": ["conf_source"],
+        "not": {"required": ["project_dir"]},
+    },
+    "else": {
+        "allOf": [{"not": {"required": [k]}} for k in ("package", "conf_source", "workdir")],
+    },
+}
 rule_common = {"by": {"enum": ["memory", "namespace", "tag_prefix", "group"]}}
 schema = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -113,57 +151,72 @@ schema = {
         "executor": {
             "type": "object",
             "required": ["type"],
-            "properties": {"type": {"enum": ["bash", "python", "venv", "kubernetes", "docker"]}},
+            "properties": {"type": {"enum": EXECUTOR_TYPES}},
             "allOf": [
                 {
                     "if": {"properties": {"type": {"const": t}}},
                     "then": {"$ref": f"#/$defs/executor_{t}"},
                 }
-                for t in ["bash", "python", "venv", "kubernetes", "docker"]
+                for t in EXECUTOR_TYPES
             ],
         },
-        "executor_bash": {
+        "interpreter": {
+            "description": "The interpreter that runs Kedro on the worker: an absolute path, a path relative to the project directory (a committed file: not in a git-ignored folder), or `{env: NAME}`, a variable the workers set. Default: the interpreter running the Airflow task.",
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["env"],
+                    "properties": {"env": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}},
+                },
+            ],
+        },
+        "executor_subprocess": {
             "type": "object",
             "additionalProperties": False,
-            "description": "BashOperator running `python -m kedro run --nodes ...` in the project directory.",
+            "description": "`kedro run --nodes ...` in a subprocess of the Airflow task (a PythonOperator that relays Kedro's log records at their own level).",
             "properties": {
-                "type": {"const": "bash"},
-                "python": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "Interpreter on the worker (default `python`); a relative path is relative to the project directory.",
-                },
-                "project_dir": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "Project directory on the worker; a relative path is relative to the DAG file. Default: the project's path as seen from `output`.",
-                },
+                "type": {"enum": ["subprocess", "bash"]},
+                **runtime_options,
+                "python": {"$ref": "#/$defs/interpreter"},
                 "env": {**str_map, "description": "Environment variables for every task."},
             },
+            **runtime_rules,
         },
+        "executor_bash": {"$ref": "#/$defs/executor_subprocess"},
         "executor_python": {
             "type": "object",
             "additionalProperties": False,
-            "description": "PythonOperator that imports Kedro when the task runs and runs a KedroSession.",
-            "properties": {
-                "type": {"const": "python"},
-                "project_dir": {"type": "string", "minLength": 1, "description": "As for `bash`."},
-            },
+            "description": "PythonOperator that imports Kedro when the task runs and runs a KedroSession in the worker's own interpreter.",
+            "properties": {"type": {"const": "python"}, **runtime_options},
+            **runtime_rules,
         },
         "executor_venv": {
             "type": "object",
             "additionalProperties": False,
             "required": ["python"],
-            "description": "BashOperator running `kedro run` with another interpreter, so Airflow and the project keep separate dependencies.",
+            "description": "A `subprocess` executor whose interpreter is required: the project's own virtual environment, so Airflow and the project keep separate dependencies.",
             "properties": {
                 "type": {"const": "venv"},
-                "python": {
-                    "type": "string",
-                    "pattern": "^/",
-                    "description": "Absolute path of the virtual environment's interpreter on the worker.",
-                },
-                "project_dir": {"type": "string", "minLength": 1, "description": "As for `bash`."},
+                **runtime_options,
+                "python": {"$ref": "#/$defs/interpreter"},
                 "env": {**str_map, "description": "Environment variables for every task."},
+            },
+            **runtime_rules,
+        },
+        "executor_gke": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["image", "project_id", "location", "cluster_name"],
+            "description": "GKEStartPodOperator (Google Cloud Composer): a `kubernetes` pod on a GKE cluster.",
+            "properties": {  # and every property of `kubernetes` (added below)
+                "type": {"const": "gke"},
+                "project_id": {"type": "string", "minLength": 1, "description": "Google Cloud project of the cluster."},
+                "location": {"type": "string", "minLength": 1, "description": "The cluster's region or zone."},
+                "cluster_name": {"type": "string", "minLength": 1},
+                "use_internal_ip": {"type": "boolean"},
+                "gcp_conn_id": {"type": "string", "minLength": 1},
             },
         },
         "executor_kubernetes": {
@@ -453,6 +506,10 @@ schema = {
             ],
         },
     },
+}
+schema["$defs"]["executor_gke"]["properties"] = {
+    **schema["$defs"]["executor_kubernetes"]["properties"],
+    **schema["$defs"]["executor_gke"]["properties"],
 }
 schema["$defs"]["dag"]["properties"]["executor"] = {
     "type": ["string", "object"],

@@ -1,6 +1,7 @@
 """Load a folder of DAG files in Airflow, render each task as Airflow would before running it, and
 print what the operators would do as JSON: the pod request for KubernetesPodOperator (built by the
-provider's own code, without a cluster), the resolved arguments of DockerOperator and BashOperator.
+provider's own code, without a cluster), the resolved arguments of DockerOperator, and what the
+callable of a PythonOperator runs.
 
     python executor_probe.py DAG_FOLDER
 """
@@ -28,7 +29,7 @@ def describe(task: object) -> dict:
     out["operator"] = type(task).__name__
     out["execution_timeout"] = str(getattr(task, "execution_timeout", None))
     out["retry_delay"] = str(getattr(task, "retry_delay", None))
-    if out["operator"] == "KubernetesPodOperator":
+    if hasattr(task, "build_pod_request_obj"):  # KubernetesPodOperator, GKEStartPodOperator
         from kubernetes.client import ApiClient
 
         pod = task.build_pod_request_obj(dry_run=True)  # type: ignore[attr-defined]
@@ -44,11 +45,18 @@ def describe(task: object) -> dict:
             "network_mode",
             "auto_remove",
             "mount_tmp_dir",
+            "do_xcom_push",
         )
         out["docker"] = {k: getattr(task, k) for k in keys}
         out["docker"]["mounts"] = [dict(m) for m in out["docker"]["mounts"]]
-    elif out["operator"] == "BashOperator":
-        out["bash"] = {"command": task.bash_command, "env": task.env, "cwd": task.cwd}  # type: ignore[attr-defined]
+    elif out["operator"] == "PythonOperator":
+        module = task.python_callable.__globals__  # type: ignore[attr-defined]
+        out["python"] = {
+            "callable": task.python_callable.__name__,  # type: ignore[attr-defined]
+            "op_kwargs": task.op_kwargs,  # type: ignore[attr-defined]
+            "do_xcom_push": task.do_xcom_push,  # type: ignore[attr-defined]
+            **{k.lower(): module.get(k) for k in ("PYTHON", "KEDRO_RUN", "ENV", "WORKDIR")},
+        }
     return out
 
 

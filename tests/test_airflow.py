@@ -46,7 +46,7 @@ def test_committed_dags_load_with_the_planned_tasks_and_edges(
     assert seen["kedro_imported"] is False, "parsing a DAG file must not import Kedro"
     planned = expected_structure(plan_json(ROOT / "pipelines.deploy.yaml", capsys))
     assert {k: (v["tasks"], v["edges"]) for k, v in seen["dags"].items()} == planned
-    assert seen["dags"]["data_processing_base"]["operators"] == ["BashOperator"]
+    assert seen["dags"]["data_processing_base"]["operators"] == ["PythonOperator"]
     assert seen["dags"]["data_science_prod"]["operators"] == ["PythonOperator"]
 
 
@@ -77,8 +77,9 @@ def test_awkward_values_arrive_verbatim(airflow_env: dict[str, str], tmp_path: P
         dag, tasks = ns["dag"], ns["TASKS"]
         nodes = [n for _, group in tasks for n in group]
         op = dag.get_task("say_hi_run_id___import___os_.system_x")
+        op.render_template_fields({{"run_id": "r", "ds": "2026-11-21"}})
         print(json.dumps({{"nodes": nodes, "owner": op.owner, "env": ns["ENV"],
-                          "command": op.bash_command.value, "tz": str(dag.timezone)}}))
+                          "op_nodes": op.op_kwargs["nodes"], "tz": str(dag.timezone)}}))
         """
     )
     proc = run([str(BIN / "python"), "-c", script], tmp_path, airflow_env)
@@ -89,7 +90,7 @@ def test_awkward_values_arrive_verbatim(airflow_env: dict[str, str], tmp_path: P
     assert set(seen["nodes"]) == names
     assert seen["owner"] == "o'brien \"the\" \\ owner\n__import__('os')"
     assert seen["env"] == {"QUOTE": "\"'\n", "BRACES": "{{ ds }}"}
-    assert '\'say "hi" \\ {{ run_id }} __import__("os").system("x")\'' in seen["command"]
+    assert seen["op_nodes"] == ['say "hi" \\ {{ run_id }} __import__("os").system("x")']
     assert seen["tz"] == "Europe/Paris"
 
 
@@ -141,6 +142,9 @@ def test_dags_run_end_to_end(checkout: Path, airflow_env: dict[str, str]) -> Non
     pipeline = package / "pipelines/data_processing/pipeline.py"
     text = pipeline.read_text().replace('                name="preprocess_companies_node",\n', "")
     pipeline.write_text(text.replace('"preprocess_shuttles_node"', '"préparer_navettes"'))
+    outputs = checkout / "outputs"
+    manifest = checkout / "pipelines.deploy.yaml"
+    manifest.write_text(manifest.read_text().replace("/tmp/spaceflights", str(outputs)))
     assert kedro_gitops("compile", cwd=checkout).returncode == 0
     plan = kedro_gitops("plan", cwd=checkout).stdout
     assert any(
@@ -155,11 +159,14 @@ def test_dags_run_end_to_end(checkout: Path, airflow_env: dict[str, str]) -> Non
         proc = run([str(BIN / "airflow"), "dags", "test", dag_id], Path("/"), env)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "state=success" in proc.stdout + proc.stderr
-    assert (data / "02_intermediate/preprocessed_shuttles.csv").is_file()  # persisted in prod
-    assert (data / "03_primary/model_input_table.csv").is_file()
+    prod = outputs / "prod"  # where the environment's catalog puts them, not the checkout
+    assert (prod / "02_intermediate/preprocessed_shuttles.csv").is_file()  # persisted in prod
+    assert (prod / "03_primary/model_input_table.csv").is_file()
+    assert (outputs / "base/03_primary/model_input_table.csv").is_file()
+    assert not (data / "03_primary/model_input_table.csv").exists()
     for namespace in ("active_modelling_pipeline", "candidate_modelling_pipeline"):
-        assert (data / f"06_models/regressor_{namespace}.pickle").is_file()
-        metrics = json.loads((data / f"08_reporting/metrics_{namespace}.json").read_text())
+        assert (prod / f"06_models/regressor_{namespace}.pickle").is_file()
+        metrics = json.loads((prod / f"08_reporting/metrics_{namespace}.json").read_text())
         assert set(metrics) >= {"r2_score"}
     runs = (data / "08_reporting/airflow_runs.txt").read_text().splitlines()
     assert len(runs) == 2 + 3 + 2  # one Kedro run per task

@@ -14,7 +14,7 @@ from conftest import ROOT, kedro_gitops, run
 
 
 def snapshot_dir(path: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir())} if path.exists() else {}
+    return {p.name: p.read_bytes() for p in sorted(path.glob("*.py"))} if path.exists() else {}
 
 
 def line_of(text: str, needle: str) -> int:
@@ -183,8 +183,8 @@ def test_two_manifests_share_an_output_folder_without_touching_each_other(
     other.write_text(NIGHTLY)
     assert kedro_gitops("compile", "--manifest", str(other), cwd=checkout).returncode == OK
     assert kedro_gitops("compile", cwd=checkout).returncode == OK
-    files = {p.name for p in (checkout / "dags").iterdir()}
-    assert files == {"nightly_base.py", *(p.name for p in (ROOT / "dags").iterdir())}
+    files = {p.name for p in (checkout / "dags").glob("*.py")}
+    assert files == {"nightly_base.py", *(p.name for p in (ROOT / "dags").glob("*.py"))}
     assert kedro_gitops("check", cwd=checkout).returncode == OK
     assert kedro_gitops("check", "--manifest", str(other), cwd=checkout).returncode == OK
     # A file that the other manifest generated is not this manifest's to replace.

@@ -43,7 +43,7 @@ def test_kubernetes_pod_per_task(seen: dict[str, Any]) -> None:
         assert pod["metadata"]["namespace"] == "ml-jobs"
         assert box["image"] == DIGEST
         assert box["command"] == ["python", "-m", "kedro"]
-        assert box["args"][:5] == ["run", "--pipeline", "ml", "--env", "prod"]
+        assert box["args"][:5] == ["run", "--pipelines", "ml", "--env", "prod"]
         assert box["args"][-2:] == ["--params", PARAMS]
         env = {e["name"]: e.get("value") or e["valueFrom"]["secretKeyRef"] for e in box["env"]}
         assert env == {
@@ -104,7 +104,7 @@ def test_docker_operator_arguments(seen: dict[str, Any]) -> None:
         "-m",
         "kedro",
         "run",
-        "--pipeline",
+        "--pipelines",
         "ml",
         "--env",
         "base",
@@ -121,18 +121,55 @@ def test_docker_operator_arguments(seen: dict[str, Any]) -> None:
     assert (train["network_mode"], train["auto_remove"]) == ("bridge", "force")
     prepare = seen["ml_docker"]["prepare"]["docker"]
     assert (prepare["cpus"], prepare["mem_limit"]) == (1.0, 2 * 2**30)
+    assert train["do_xcom_push"] is False  # no meaningless XCom of the last log line
 
 
 def test_executor_per_environment(seen: dict[str, Any]) -> None:
     assert {t["operator"] for t in seen["ml_prod"].values()} == {"KubernetesPodOperator"}
-    staging = seen["ml_staging"]["report_ds"]["bash"]
-    assert staging["command"].startswith("/opt/venvs/ml/bin/python -m kedro run --pipeline ml")
-    assert "--nodes 'report {{ ds }}'" in staging["command"]
+    staging = seen["ml_staging"]["report_ds"]["python"]
+    assert staging["python"] == "/opt/venvs/ml/bin/python"
+    assert staging["kedro_run"] == ["-m", "kedro", "run", "--pipelines", "ml", "--env", "base"]
+    assert staging["op_kwargs"] == {"nodes": ["report {{ ds }}"]}  # rendered: still data
     assert staging["env"] == {"PYTHONUNBUFFERED": "1"}
-    laptop = seen["ml_laptop"]["split"]["bash"]
-    assert laptop["command"].startswith(
-        "python -m kedro run --pipeline ml --env base --nodes split"
+    assert staging["do_xcom_push"] is False
+    laptop = seen["ml_laptop"]["split"]["python"]
+    assert laptop["callable"] == "run_kedro"
+    assert laptop["python"] == seen_python(), "default: the interpreter running the task"
+
+
+def seen_python() -> str:
+    proc = run([str(BIN / "python"), "-c", "import sys; print(sys.executable)"], ROOT)
+    return proc.stdout.strip()
+
+
+def test_each_runtime_finds_project_and_interpreter(airflow_env: dict[str, str]) -> None:
+    folder = CASES / "runtimes" / "expected" / "dags"
+    env = {**airflow_env, "SHOP_PYTHON": "/opt/shop/bin/python"}
+    proc = run(
+        [str(BIN / "python"), str(CASES.parent / "executor_probe.py"), str(folder)], folder, env
     )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["import_errors"] == {}
+    dags = result["dags"]
+    tasks = {dag_id: dag["train"] for dag_id, dag in dags.items()}
+    assert tasks["training_worker"]["python"]["python"] == seen_python()
+    assert tasks["training_pinned"]["python"]["python"] == "/opt/venvs/shop/bin/python"
+    assert tasks["training_by_variable"]["python"]["python"] == "/opt/shop/bin/python"
+    wheel = tasks["training_wheel"]["python"]
+    assert wheel["kedro_run"] == [
+        "-m", "shop", "--pipelines", "training", "--env", "prod",
+        "--conf-source", "/opt/airflow/conf/conf-shop.tar.gz",
+    ]  # fmt: skip
+    in_process = tasks["training_wheel_in_process"]["python"]
+    assert (in_process["callable"], in_process["workdir"]) == ("run_kedro_nodes", "/srv/shop/work")
+    composer = tasks["training_composer"]
+    assert composer["operator"] == "GKEStartPodOperator"
+    box = container(composer["pod"])
+    assert box["command"] == ["python", "-m", "kedro"]
+    assert box["args"][:5] == ["run", "--pipelines", "training", "--env", "prod"]
+    assert box["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}
+    assert composer["pod"]["metadata"]["namespace"] == "shop"
 
 
 def test_task_settings_reach_airflow_in_the_example(airflow_env: dict[str, str]) -> None:

@@ -11,8 +11,9 @@ import pytest
 from kedro_gitops.build import load_manifest
 from kedro_gitops.cli import INVALID
 from kedro_gitops.diagnostics import CompileError
-from kedro_gitops.introspect import _dataset_types
+from kedro_gitops.introspect import _dataset_entries
 from kedro_gitops.project import read_project
+from kedro_gitops.snapshot import env_key
 
 from conftest import kedro_gitops, run
 
@@ -22,7 +23,10 @@ def test_snapshot_of_the_example(checkout: Path) -> None:
     snapshot = read_project(manifest, checkout)
     assert snapshot.package_name == "spaceflights"
     assert snapshot.kedro_version.startswith("1.")
-    base, prod = snapshot.environments["base"], snapshot.environments["prod"]
+    keys = {
+        e.name: env_key(e.kedro_env, e.conf_source, e.env) for e in manifest.environments.values()
+    }
+    base, prod = snapshot.environments[keys["base"]], snapshot.environments[keys["prod"]]
     names = {n.name for n in base.pipelines["data_science"]}
     assert "active_modelling_pipeline.train_model_node" in names
     # Every registered pipeline is known by name; nodes come only for those the manifest deploys.
@@ -65,7 +69,7 @@ def test_dataset_types_agree_with_kedros_own_catalog(catch_all: dict[str, Any]) 
 
     config = FACTORIES | catch_all
     catalog = DataCatalog.from_config(config, credentials={"store": {}})
-    ours = _dataset_types(config, set(USED))
+    ours = {k: str(v["type"]) for k, v in _dataset_entries(config, set(USED)).items()}
     for name in USED:
         theirs = catalog.get_type(name)
         assert (ours.get(name) or "-").rsplit(".", 1)[-1] == (theirs or "-").rsplit(".", 1)[-1]
@@ -207,3 +211,34 @@ def test_the_build_cache_keeps_warnings_and_follows_the_manifest(checkout: Path)
     manifest.write_text(manifest.read_text().replace('"@daily"', '"@hourly"'))
     assert kedro_gitops("compile", cwd=checkout).returncode == 0
     assert 'schedule="@hourly"' in (checkout / "dags/data_science_prod.py").read_text()
+
+
+@pytest.mark.parametrize("raise_errors", [False, True])
+def test_a_failed_pipeline_import_keeps_its_cause_and_points_at_the_users_file(
+    checkout: Path, raise_errors: bool
+) -> None:
+    """Kedro wraps the error (`raise_errors=True`) or warns with a traceback: either way the
+    cause and the user's own file and line are reported, never a file of Kedro's inside a
+    virtual environment that sits in the project."""
+    project = checkout / "examples/spaceflights"
+    (project / ".venv").symlink_to(Path(sys.prefix))  # Kedro's own files are under the project
+    registry = FIND_PIPELINES_REGISTRY.replace(
+        "find_pipelines()", f"find_pipelines(raise_errors={raise_errors})"
+    )
+    (project / "src/spaceflights/pipeline_registry.py").write_text(registry)
+    pipeline = project / "src/spaceflights/pipelines/data_science/pipeline.py"
+    lines = pipeline.read_text().splitlines()
+    lines.insert(2, "import not_a_module  # noqa: F401")
+    pipeline.write_text("\n".join(lines) + "\n")
+    manifest = checkout / "pipelines.deploy.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "path: examples/spaceflights",
+            "path: examples/spaceflights\n  python: examples/spaceflights/.venv/bin/python",
+        )
+    )
+    proc = kedro_gitops("validate", cwd=checkout)
+    assert proc.returncode == INVALID
+    assert "No module named 'not_a_module'" in proc.stderr
+    assert "(at src/spaceflights/pipelines/data_science/pipeline.py:3)" in proc.stderr
+    assert ".venv" not in proc.stderr.replace("examples/spaceflights/.venv/bin/python", "")

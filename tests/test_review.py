@@ -18,7 +18,7 @@ def test_generated_files_parse_back_into_their_tables() -> None:
     facts = parse_dag_file(COMMITTED["data_processing_prod.py"])
     assert facts is not None
     assert facts.dag_id == "data_processing_prod"
-    assert facts.operator == "BashOperator"
+    assert facts.operator == "PythonOperator"
     assert facts.tasks["preprocess_companies_node"] == ("preprocess_companies_node",)
     assert ("preprocess_shuttles_node", "create_model_input_table_node") in facts.edges
     assert facts.settings["schedule"] == '"0 3 * * *"'
@@ -84,12 +84,12 @@ def test_check_reports_generated_files_that_git_does_not_track(checkout: Path) -
 
 
 def test_summary_of_executor_resource_and_task_setting_changes() -> None:
-    """Same pipeline, two executors: the docker DAG against the bash one, read from goldens."""
+    """Same pipeline, two executors: the docker DAG against the subprocess one, read from goldens."""
     folder = ROOT / "tests/cases/executors/expected/dags"
     old = {"ml.py": (folder / "ml_laptop.py").read_text()}
     new_text = (folder / "ml_docker.py").read_text().replace('"ml_docker"', '"ml_laptop"')
     [change] = summarize(old, {"ml.py": new_text}).changed
-    assert ("executor", "BashOperator", "DockerOperator") in change.settings
+    assert ("executor", "PythonOperator", "DockerOperator") in change.settings
     assert change.tasks_added == ["train", "train_gpu"]
     assert change.tasks_removed == ["training"]
     assert ("evaluate", "resources", "-", "'default'") in change.task_settings

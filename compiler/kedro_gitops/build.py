@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import cache
-from .diagnostics import CompileError, Diagnostic, Location
+from .diagnostics import CompileError, Diagnostic, Location, has_errors
 from .project import ProjectRequest, Reading
 from .source import load_yaml
 
@@ -112,6 +112,14 @@ def build(path: Path, *, use_cache: bool = True, need_plan: bool = True) -> Buil
             reading.cancel()
         raise
     plan = build_plan(manifest, snapshot)
+    from .workspace import check_checkout
+
+    found = check_checkout(plan, (root / manifest.project_path).resolve())
+    if found:
+        problems = (*plan.diagnostics, *found)
+        if has_errors(problems):
+            raise CompileError(problems)
+        plan = replace(plan, diagnostics=tuple(sorted(set(problems))))
     result = Build(
         manifest.file,
         manifest.output,

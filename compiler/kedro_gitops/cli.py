@@ -78,7 +78,8 @@ def plan_text(plan: Plan) -> str:
         schedule = dag.schedule.value or "manual"
         lines.append(
             f"{dag.dag_id}: pipeline {dag.pipeline!r}, environment {dag.environment!r}, "
-            f"executor {dag.executor}, schedule {schedule}, {len(dag.tasks)} task(s)"
+            f"executor {dag.executor} ({dag.runtime}: {dag.python.describe()}), "
+            f"schedule {schedule}, {len(dag.tasks)} task(s)"
         )
         width = max((len(t.task_id) for t in dag.tasks), default=0)
         for task in dag.tasks:
@@ -106,6 +107,8 @@ def plan_json(plan: Plan) -> str:
             "pipeline": d.pipeline,
             "environment": d.environment,
             "executor": d.executor,
+            "runtime": d.runtime,
+            "python": {"kind": d.python.kind, "value": d.python.value},
             "schedule": d.schedule.value or None,
             "tasks": [
                 {"task_id": t.task_id, "nodes": list(t.nodes), "rule": t.rule} for t in d.tasks

@@ -5,10 +5,12 @@ installed), so it imports nothing but Kedro and the standard library:
 
     python introspect.py PROJECT_DIR OUT_JSON ENV_SPEC_JSON PIPELINES_JSON
 
-ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ...}`; PIPELINES_JSON lists the
-pipelines whose nodes are wanted (the others are listed by name only). On success OUT_JSON holds
-`{"kedro_version", "package_name", "environments": {key: {"pipelines", "datasets",
-"parameters"}}}`; on failure `{"error": message}` and the exit code is 1.
+ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ..., "vars": {...}}` (`vars`:
+environment variables the tasks get, set while that environment's config is read); PIPELINES_JSON
+lists the pipelines whose nodes are wanted (the others are listed by name only). On success OUT_JSON
+holds `{"kedro_version", "package_name", "environments": {key: {"pipelines", "datasets",
+"local_paths", "parameters", "conf_envs", "conf_missing"}}}`; on failure `{"error": message}` and
+the exit code is 1.
 """
 
 from __future__ import annotations
@@ -16,20 +18,74 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import sys
+import tarfile
 import traceback
 import warnings
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 IMPORT_FAILURE = "An error occurred while importing"
 MEMORY_PATTERN = {"{default}": {"type": "kedro.io.MemoryDataset"}}  # what Kedro makes of the rest
 
 
-def _first_and_last(message: str) -> str:
-    """`find_pipelines` warns with a whole traceback: keep its first line and the error itself."""
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)', re.MULTILINE)
+
+
+def _in_environment(path: Path) -> bool:
+    """True for installed code: a site-packages folder or anything inside a virtual environment."""
+    if {"site-packages", "dist-packages"} & set(path.parts):
+        return True
+    return any((parent / "pyvenv.cfg").is_file() for parent in path.parents)
+
+
+def user_frame(frames: list[tuple[str, int]], project: Path) -> str:
+    """` (at src/x/pipeline.py:3)` for the last frame in the project's own code, or ''."""
+    for filename, lineno in reversed(frames):
+        path = Path(filename).resolve()
+        if path.is_relative_to(project) and not _in_environment(path):
+            return f" (at {path.relative_to(project).as_posix()}:{lineno})"
+    return ""
+
+
+def _import_failure(message: str, project: Path) -> str:
+    """`find_pipelines` warns with a whole traceback: its first line, the error that caused it,
+    and where in the project's code that error was raised."""
     lines = [line for line in message.splitlines() if line.strip()]
-    return lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1].strip()}"
+    if len(lines) < 2:
+        return lines[0] if lines else message
+    frames = [(m["file"], int(m["line"])) for m in _FRAME.finditer(message)]
+    return f"{lines[0]} {lines[-1].strip()}{user_frame(frames, project)}"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The exception at the bottom of a chain (`raise ... from exc` or raised while handling)."""
+    seen = {id(exc)}
+    while (exc.__cause__ or exc.__context__) is not None:
+        cause = exc.__cause__ or exc.__context__
+        assert cause is not None
+        if id(cause) in seen:
+            break
+        seen.add(id(cause))
+        exc = cause
+    return exc
+
+
+def describe_failure(exc: BaseException, project: Path) -> str:
+    """One line: the error, its root cause when it wraps one, and the project file and line."""
+    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    cause = _root_cause(exc)
+    if cause is not exc:
+        message += ": " + "".join(traceback.format_exception_only(type(cause), cause)).strip()
+    where = [
+        user_frame(
+            [(f.filename, f.lineno or 0) for f in traceback.extract_tb(e.__traceback__)], project
+        )
+        for e in (cause, exc)
+    ]
+    return message + (where[0] or where[1])
 
 
 def _node(node: Any) -> dict[str, Any]:
@@ -60,8 +116,9 @@ def _without_credentials(config: Any) -> Any:
     return {k: _without_credentials(v) for k, v in config.items() if k != "credentials"}
 
 
-def _dataset_types(catalog: dict[str, Any], used: set[str]) -> dict[str, str]:
-    """The type of every catalog entry and of every used dataset a factory pattern creates.
+def _dataset_entries(catalog: dict[str, Any], used: set[str]) -> dict[str, dict[str, Any]]:
+    """The catalog entry of every explicit dataset and of every used dataset a factory pattern
+    creates (the pattern's entry, with `type` resolved when it has a placeholder).
 
     Patterns are matched by Kedro's own resolver, so they rank as they do in `kedro run`; a used
     dataset that no entry or pattern names is left out: Kedro keeps it in memory.
@@ -70,48 +127,106 @@ def _dataset_types(catalog: dict[str, Any], used: set[str]) -> dict[str, str]:
 
     is_pattern = CatalogConfigResolver.is_pattern
     entries = {k: v for k, v in catalog.items() if not k.startswith("_") and isinstance(v, dict)}
-    types = {name: str(c.get("type", "")) for name, c in entries.items() if not is_pattern(name)}
+    found = {name: c for name, c in entries.items() if not is_pattern(name)}
     patterns = {k: _without_credentials(v) for k, v in entries.items() if is_pattern(k)}
     if not patterns:
-        return types
+        return found
     resolver = CatalogConfigResolver(config=patterns, default_runtime_patterns=MEMORY_PATTERN)
     match, catch_all = resolver.match_dataset_pattern, resolver.match_user_catch_all_pattern
-    for name in sorted(used - types.keys()):
+    for name in sorted(used - found.keys()):
         pattern = match(name) or catch_all(name)
         if pattern is not None:
-            type_ = str(patterns[pattern].get("type", ""))
-            types[name] = str(resolver.resolve_pattern(name)["type"]) if "{" in type_ else type_
-    return types
+            entry = patterns[pattern]
+            if "{" in str(entry.get("type", "")):
+                entry = {**entry, "type": resolver.resolve_pattern(name)["type"]}
+            found[name] = entry
+    return found
 
 
-def _environment(
-    project: Path, env: str, conf_source: str | None, pipelines: dict[str, Any]
-) -> dict[str, Any]:
-    """Catalog and parameters of one environment, as `kedro run --env` would load them."""
+def _is_local_relative(path: Any) -> bool:
+    """A filesystem path relative to the working directory: no scheme, not absolute."""
+    if not isinstance(path, str) or not path or "://" in path:
+        return False
+    return not (path.startswith(("/", "~", "{")) or re.match(r"^[A-Za-z]:[\\/]", path))
+
+
+def _local_paths(entries: dict[str, dict[str, Any]], used: set[str]) -> dict[str, str]:
+    """The relative local path of every used dataset that has one (a factory's path template
+    for datasets a pattern creates): on a worker it resolves against the task's directory."""
+    paths = {}
+    for name in sorted(used & entries.keys()):
+        path = entries[name].get("filepath", entries[name].get("path"))
+        if _is_local_relative(path):
+            paths[name] = str(path)
+    return paths
+
+
+def conf_envs(conf_root: Path) -> list[str] | None:
+    """The environment folders of a conf source (a folder, a .tar.gz or a .zip); None when the
+    conf source itself does not exist."""
+    if conf_root.is_dir():
+        return sorted(p.name for p in conf_root.iterdir() if p.is_dir())
+    names: list[str] = []
+    if conf_root.is_file() and conf_root.name.endswith((".tar.gz", ".tgz", ".tar")):
+        with tarfile.open(conf_root) as archive:
+            names = archive.getnames()
+    elif conf_root.is_file() and conf_root.suffix == ".zip":
+        with zipfile.ZipFile(conf_root) as archive:
+            names = archive.namelist()
+    else:
+        return None
+    # An archive holds `<root>/<env>/...` (what `kedro package` writes) or `<env>/...`.
+    parts = [PurePosixPath(n).parts for n in names]
+    tops = {p[0] for p in parts if len(p) > 1}
+    nested = {p[1] for p in parts if len(p) > 2}
+    return sorted(nested if len(tops) == 1 and nested else tops)
+
+
+def _environment(project: Path, spec: dict[str, Any], pipelines: dict[str, Any]) -> dict[str, Any]:
+    """Catalog and parameters of one environment, as `kedro run --env` would load them; an
+    environment the conf source does not have is reported, not read as an empty catalog."""
     from kedro.config import MissingConfigException
     from kedro.framework.project import settings
 
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(project / (conf_source or settings.CONF_SOURCE)),
-        env=env,
-        **settings.CONFIG_LOADER_ARGS,
-    )
-    config: dict[str, dict[str, Any]] = {}
-    for key in ("catalog", "parameters"):
-        try:
-            config[key] = loader[key]
-        except (KeyError, MissingConfigException):
-            config[key] = {}
+    env, conf_source = spec["env"], spec.get("conf_source")
+    conf_root = project / (conf_source or settings.CONF_SOURCE)
+    available = conf_envs(conf_root)
+    base = getattr(settings, "CONFIG_LOADER_ARGS", {}).get("base_env", "base")
+    if available is None or env not in {*available, base}:
+        return {"pipelines": pipelines, "datasets": {}, "local_paths": {}, "parameters": [],
+                "conf_envs": available or [], "conf_missing": True}  # fmt: skip
+    saved = {k: os.environ.get(k) for k in spec.get("vars", {})}
+    os.environ.update(spec.get("vars", {}))
+    try:
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(conf_root), env=env, **settings.CONFIG_LOADER_ARGS
+        )
+        config: dict[str, dict[str, Any]] = {}
+        for key in ("catalog", "parameters"):
+            try:
+                config[key] = loader[key]
+            except (KeyError, MissingConfigException):
+                config[key] = {}  # the environment exists and has no such file
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     used = {
         dataset
         for nodes in pipelines.values()
         for node in nodes or ()
         for dataset in (*node["inputs"], *node["outputs"])
     }
+    entries = _dataset_entries(config["catalog"], used)
     return {
         "pipelines": pipelines,
-        "datasets": dict(sorted(_dataset_types(config["catalog"], used).items())),
+        "datasets": {name: str(entries[name].get("type", "")) for name in sorted(entries)},
+        "local_paths": _local_paths(entries, used),
         "parameters": sorted(config["parameters"]),
+        "conf_envs": available,
+        "conf_missing": False,
     }
 
 
@@ -127,10 +242,11 @@ def snapshot(project: Path, specs: dict[str, dict[str, Any]], wanted: set[str]) 
         warnings.simplefilter("always")
         pipelines = _pipelines(wanted)
         environments = {
-            key: _environment(project, spec["env"], spec.get("conf_source"), pipelines)
-            for key, spec in sorted(specs.items())
+            key: _environment(project, spec, pipelines) for key, spec in sorted(specs.items())
         }
-    broken = [_first_and_last(str(w.message)) for w in caught if IMPORT_FAILURE in str(w.message)]
+    broken = [
+        _import_failure(str(w.message), project) for w in caught if IMPORT_FAILURE in str(w.message)
+    ]
     if broken:
         raise ImportError("\n".join(broken))
     return {
@@ -146,15 +262,7 @@ def main(argv: list[str]) -> int:
     try:
         result = snapshot(project, specs, wanted)
     except BaseException as exc:  # the project's own code can raise anything
-        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        frames = [
-            f
-            for f in traceback.extract_tb(exc.__traceback__)
-            if Path(f.filename).resolve().is_relative_to(project)
-        ]
-        if frames:
-            where = Path(frames[-1].filename).resolve().relative_to(project)
-            message += f" (at {where.as_posix()}:{frames[-1].lineno})"
+        message = describe_failure(exc, project)
         out.write_text(json.dumps({"error": message}), encoding="utf-8")
         return 1
     out.write_text(json.dumps(result, sort_keys=True), encoding="utf-8")

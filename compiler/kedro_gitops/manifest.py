@@ -11,7 +11,13 @@ from .schedule import Schedule, ScheduleError, parse_schedule
 from .schema import check_schema
 from .source import SourceMap, load_yaml
 
-BUILTIN_EXECUTORS = {"bash": {"type": "bash"}, "python": {"type": "python"}}
+BUILTIN_EXECUTORS = {
+    "subprocess": {"type": "subprocess"},
+    "bash": {"type": "subprocess"},  # the former name of `subprocess`
+    "python": {"type": "python"},
+}
+TYPE_ALIASES = {"bash": "subprocess"}  # executor types by their former names
+IMAGE_TYPES = ("kubernetes", "gke", "docker")  # executors whose runtime is a container image
 TASK_SETTINGS = (
     "retries",
     "retry_delay",
@@ -35,7 +41,7 @@ class Settings:
     catchup: bool = False
     max_active_runs: int = 1
     tags: tuple[str, ...] = ()
-    executor: str = "bash"
+    executor: str = "subprocess"
 
     def overlay(self, data: dict[str, Any]) -> Settings:
         known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__}
@@ -61,6 +67,7 @@ class Environment:
     env: tuple[tuple[str, str], ...]
     location: Location
     executor: str | None = None
+    kedro_env_at: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,14 @@ class Executor(_Options):
     type: str
     options: tuple[tuple[str, Any], ...]
     location: Location
+
+    @property
+    def runtime(self) -> str:
+        """Where the project lives on the worker: `checkout` (beside the DAG file), `package`
+        (installed as a wheel) or `image` (a container image's working directory)."""
+        if self.type in IMAGE_TYPES:
+            return "image"
+        return str(self.option("runtime", "checkout"))
 
 
 @dataclass(frozen=True)
@@ -196,13 +211,14 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
             _pairs(spec.get("env")),
             smap.at(("environments", name), key=True),
             spec.get("executor"),
+            smap.at(("environments", name, "kedro_env")),
         )
         for name, spec in sorted(data["environments"].items())
     }
     executors = {
         name: Executor(
             name,
-            spec["type"],
+            TYPE_ALIASES.get(spec["type"], spec["type"]),
             _pairs({k: v for k, v in spec.items() if k != "type"}),
             smap.at(("executors", name), key=True),
         )

@@ -5,15 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from typing import Any
 
-from .diagnostics import CompileError, Diagnostic, has_errors
+from .diagnostics import CompileError, Diagnostic, Location, did_you_mean, has_errors
 from .grouping import Edge, Task, group_nodes
-from .manifest import Manifest, Settings
+from .manifest import Environment, Manifest, Settings, TaskRule
 from .resolve import Target, resolve
+from .runtime import (
+    Interpreter,
+    data_warnings,
+    interpreter,
+    local_reads_and_writes,
+    unproduced_inputs,
+)
 from .schedule import Schedule
-from .snapshot import ProjectSnapshot
+from .snapshot import Node, ProjectSnapshot
 from .tasks import (
     TaskOptions,
     docker_resources,
@@ -37,19 +46,26 @@ class DagPlan:
     schedule: Schedule
     settings: Settings
     executor: str
-    python: str
+    runtime: str
+    python: Interpreter
     project_dir: str
+    package: str
+    workdir: str | None
     tasks: tuple[Task, ...]
     edges: tuple[Edge, ...]
     datasets: dict[Edge, tuple[str, ...]] = field(compare=False, repr=False)
     options: dict[str, TaskOptions] = field(default_factory=dict, compare=False, repr=False)
     presets: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     executor_options: tuple[tuple[str, Any], ...] = ()
+    local_reads: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    executor_location: Location = field(default=Location(""), compare=False, repr=False)
+    environment_location: Location = field(default=Location(""), compare=False, repr=False)
 
     @property
     def template(self) -> str:
-        """The executor template: a `venv` is the `bash` executor with its own interpreter."""
-        return "bash" if self.executor == "venv" else self.executor
+        """The executor template: a `venv` is a `subprocess` with its own interpreter, and a
+        `gke` pod is a `kubernetes` pod on a GKE cluster."""
+        return {"venv": "subprocess", "gke": "kubernetes"}.get(self.executor, self.executor)
 
     def row(self, task: Task) -> tuple[str, tuple[str, ...], dict[str, Any]]:
         """A task as the generated file's table holds it: id, nodes, non-default options."""
@@ -77,7 +93,17 @@ class DagPlan:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-_TABLES = ("tasks", "datasets", "options", "presets")
+# Executor options the plan turns into fields of its own; the rest reach the template as they are.
+_RUNTIME_OPTIONS = ("env", "resources", "python", "runtime", "package", "workdir", "conf_source")
+_TABLES = (
+    "tasks",
+    "datasets",
+    "options",
+    "presets",
+    "local_reads",
+    "executor_location",
+    "environment_location",
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,8 @@ def cli_unsafe(name: str) -> bool:
 
 def _project_dir(manifest: Manifest, target: Target) -> str:
     """Project directory as the DAG file sees it: the executor's, or relative to `output`."""
+    if target.executor.runtime != "checkout":
+        return ""
     configured = target.executor.option("project_dir")
     if configured:
         return str(configured)
@@ -107,6 +135,10 @@ def _project_dir(manifest: Manifest, target: Target) -> str:
     if posixpath.isabs(project):
         return project
     return posixpath.relpath(project, posixpath.normpath(manifest.output))
+
+
+def _catalog_file(environment: Environment) -> str:
+    return f"{environment.conf_source or 'conf'}/{environment.kedro_env}/catalog.yml"
 
 
 def plan_dag(
@@ -121,7 +153,28 @@ def plan_dag(
         spec.at("pipeline"),
         environment.kedro_env,
     )
-    if target.executor.type == "bash":
+    problems += [
+        Diagnostic(
+            spec.at("pipeline"),
+            "error",
+            "dataset-not-found",
+            f"{target.dag_id}: `{dataset}` is read by the pipeline, written by none of its "
+            f"nodes, and in memory in environment `{environment.name}`: `kedro run` would "
+            "not find it",
+            hint=f"add `{dataset}` to `{_catalog_file(environment)}`, or deploy the pipeline "
+            "that produces it in the same DAG",
+        )
+        for dataset in unproduced_inputs(target.nodes, target.catalog)
+    ]
+    reads, writes = local_reads_and_writes(target.nodes, target.catalog)
+    problems += data_warnings(
+        target.dag_id,
+        target.executor.runtime,
+        (reads, writes),
+        environment.kedro_env_at or environment.location,
+        _catalog_file(environment),
+    )
+    if target.executor.type in ("subprocess", "venv"):
         problems += [
             Diagnostic(
                 spec.at("pipeline"),
@@ -146,34 +199,94 @@ def plan_dag(
         options[task.task_id] = TaskOptions(
             tuple(settings.items()), tuple(sources.items()), resources.get(task.task_id)
         )
-    convert = {"kubernetes": kubernetes_resources, "docker": docker_resources}.get(
-        target.executor.type
-    )
+    convert = {
+        "kubernetes": kubernetes_resources,
+        "gke": kubernetes_resources,
+        "docker": docker_resources,
+    }.get(target.executor.type)
     env = dict(environment.env) | dict(target.executor.option("env", {}))
     dag = DagPlan(
         dag_id=target.dag_id,
         pipeline=spec.pipeline,
         environment=environment.name,
         kedro_env=environment.kedro_env,
-        conf_source=environment.conf_source,
+        conf_source=target.executor.option("conf_source", environment.conf_source),
         env=tuple(sorted(env.items())),
         description=spec.description
         or f"Kedro pipeline `{spec.pipeline}` in environment `{environment.name}`.",
         schedule=spec.schedule,
         settings=replace(spec.settings, executor=target.executor.name),
         executor=target.executor.type,
-        python=str(target.executor.option("python", "python")),
+        runtime=target.executor.runtime,
+        python=interpreter(target.executor),
         project_dir=_project_dir(manifest, target),
+        package=str(target.executor.option("package", "")) or target.package,
+        workdir=target.executor.option("workdir"),
         tasks=graph.tasks,
         edges=graph.edges,
         datasets=graph.datasets,
         options=options,
         presets={k: convert(v) for k, v in presets.items()} if convert else {},
         executor_options=tuple(
-            (k, v) for k, v in target.executor.options if k not in ("env", "resources", "python")
+            (k, v) for k, v in target.executor.options if k not in _RUNTIME_OPTIONS
         ),
+        local_reads=tuple(reads) if target.executor.runtime == "checkout" else (),
+        executor_location=target.executor.location,
+        environment_location=environment.kedro_env_at or environment.location,
     )
     return dag, problems, graph.used_rules
+
+
+def _rule_problems(rule: TaskRule, nodes: Sequence[Node], scope: str) -> list[Diagnostic]:
+    names = {n.name for n in nodes}
+    tags = {t for n in nodes for t in n.tags}
+    found = [
+        Diagnostic(
+            rule.location,
+            "error",
+            "unknown-tag",
+            f"{rule.label}: no node of {scope} has tag `{tag}`",
+            hint=did_you_mean(tag, tags),
+        )
+        for tag in rule.tags
+        if tag not in tags
+    ]
+    found += [
+        Diagnostic(
+            rule.location,
+            "error",
+            "unknown-node",
+            f"{rule.label}: no node of {scope} matches `{pattern}`",
+            hint=did_you_mean(pattern, names),
+        )
+        for pattern in rule.nodes
+        if not any(fnmatchcase(name, pattern) for name in names)
+    ]
+    return found
+
+
+def unmatched_task_rules(manifest: Manifest, project: ProjectSnapshot) -> list[Diagnostic]:
+    """Task rules naming a tag or node glob that no deployed node has: a typo would otherwise
+    drop a retry or a timeout silently. Nodes come from every environment the project was read
+    in, so an error elsewhere in a DAG entry does not make its nodes look absent."""
+    per_dag = {
+        spec.index: [
+            node
+            for env in project.environments.values()
+            for node in env.pipelines.get(spec.pipeline, ())
+        ]
+        for spec in manifest.dags
+    }
+    problems = []
+    if all(per_dag.values()):  # an unknown pipeline hides which nodes a rule could match
+        every = [n for nodes in per_dag.values() for n in nodes]
+        for rule in manifest.task_rules:
+            problems += _rule_problems(rule, every, "any deployed DAG")
+    for spec in manifest.dags:
+        if per_dag[spec.index]:
+            for rule in spec.task_rules:
+                problems += _rule_problems(rule, per_dag[spec.index], f"dags[{spec.index}]")
+    return problems
 
 
 def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
@@ -207,6 +320,7 @@ def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
         for rule in spec.rules
         if (spec.index, rule.index) not in used
     ]
+    problems += unmatched_task_rules(manifest, project)
     if has_errors(problems):
         raise CompileError(problems)
     return Plan(

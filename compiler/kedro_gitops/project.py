@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .manifest import Manifest
 
 
+Spec = tuple[str, str, "str | None", tuple[tuple[str, str], ...]]  # key, env, conf, variables
+
+
 @dataclass(frozen=True)
 class ProjectRequest:
     """What to read: the project, its interpreter, and the (env, conf_source) pairs."""
@@ -33,18 +36,18 @@ class ProjectRequest:
     project_path: str
     python: str | None
     output: str
-    specs: tuple[tuple[str, str, str | None], ...]  # (key, kedro env, conf_source)
+    specs: tuple[Spec, ...]
     pipelines: tuple[str, ...]  # whose nodes are needed
 
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> ProjectRequest:
-        pairs = {(e.kedro_env, e.conf_source) for e in manifest.environments.values()}
+        specs = {(e.kedro_env, e.conf_source, e.env) for e in manifest.environments.values()}
         return cls(
             manifest.file,
             manifest.project_path,
             manifest.project_python,
             manifest.output,
-            tuple(sorted((env_key(env, conf), env, conf) for env, conf in pairs)),
+            _keyed(specs),
             tuple(sorted({d.pipeline for d in manifest.dags})),
         )
 
@@ -53,13 +56,16 @@ class ProjectRequest:
         """The request of loaded, not yet validated manifest data; None when it is malformed
         (validation then reports why)."""
         try:
-            pairs = {(e["kedro_env"], e.get("conf_source")) for e in data["environments"].values()}
+            specs = {
+                (e["kedro_env"], e.get("conf_source"), tuple(sorted((e.get("env") or {}).items())))
+                for e in data["environments"].values()
+            }
             request = cls(
                 file,
                 data["project"]["path"],
                 data["project"].get("python"),
                 data.get("output", "dags"),
-                tuple(sorted((env_key(env, conf), env, conf) for env, conf in pairs)),
+                _keyed(specs),
                 tuple(sorted({d["pipeline"] for d in data["dags"]})),
             )
         except (KeyError, TypeError, AttributeError):
@@ -67,7 +73,17 @@ class ProjectRequest:
         fields = (request.project_path, request.python or "", request.output)
         plain = all(isinstance(v, str) for v in fields)
         plain = plain and all(isinstance(p, str) for p in request.pipelines)
-        return request if plain and all(isinstance(e, str) for _, e, _ in request.specs) else None
+        plain = plain and all(
+            isinstance(env, str)
+            and isinstance(conf, (str, type(None)))
+            and all(isinstance(v, str) for pair in variables for v in pair)
+            for _, env, conf, variables in request.specs
+        )
+        return request if plain else None
+
+
+def _keyed(specs: set[tuple[str, str | None, tuple[tuple[str, str], ...]]]) -> tuple[Spec, ...]:
+    return tuple(sorted((env_key(*spec), *spec) for spec in specs))
 
 
 def _error(where: Location, code: str, message: str, hint: str) -> CompileError:
@@ -109,7 +125,10 @@ class Reading:
                 + ", ".join(str(p) for p in tried),
                 "set `project.python` in the manifest, or KEDRO_GITOPS_PYTHON",
             )
-        specs = {key: {"env": env, "conf_source": conf} for key, env, conf in request.specs}
+        specs = {
+            key: {"env": env, "conf_source": conf, "vars": dict(variables)}
+            for key, env, conf, variables in request.specs
+        }
         wanted = json.dumps(list(request.pipelines))
         script = resources.files(__package__).joinpath("introspect.py").read_text("utf-8")
         if use_cache:

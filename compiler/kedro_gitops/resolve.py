@@ -25,6 +25,7 @@ class Target:
     executor: Executor
     nodes: tuple[Node, ...]
     catalog: EnvSnapshot
+    package: str = ""  # the project's Python package
 
 
 def _dag_id(spec: DagSpec, environment: str) -> tuple[str, list[Diagnostic]]:
@@ -67,7 +68,7 @@ def _executor(
             Diagnostic(where, "error", "unknown-executor", f"unknown executor `{name}`", hint=hint)
         ]
     image = executor.option("image")
-    if executor.type == "kubernetes" and "@sha256:" not in image:
+    if executor.type in ("kubernetes", "gke") and "@sha256:" not in image:
         return executor, [
             Diagnostic(
                 executor.location,
@@ -78,6 +79,19 @@ def _executor(
             )
         ]
     return executor, []
+
+
+def _missing_env(environment: Environment, catalog: EnvSnapshot) -> Diagnostic:
+    conf = environment.conf_source or "conf"
+    where = f"`{conf}/{environment.kedro_env}`"
+    return Diagnostic(
+        environment.kedro_env_at or environment.location,
+        "error",
+        "unknown-kedro-env",
+        f"environment `{environment.name}`: the project has no Kedro environment "
+        f"`{environment.kedro_env}` (no {where})",
+        hint=did_you_mean(environment.kedro_env, catalog.conf_envs),
+    )
 
 
 def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target], list[Diagnostic]]:
@@ -100,7 +114,12 @@ def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target],
                 continue
             executor, found = _executor(manifest, spec, environment)
             problems += found
-            catalog = project.environments[env_key(environment.kedro_env, environment.conf_source)]
+            catalog = project.environments[
+                env_key(environment.kedro_env, environment.conf_source, environment.env)
+            ]
+            if catalog.conf_missing:
+                problems.append(_missing_env(environment, catalog))
+                continue
             nodes = catalog.pipelines.get(spec.pipeline)
             if nodes is None:
                 problems.append(
@@ -116,7 +135,11 @@ def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target],
             dag_id, found = _dag_id(spec, env_name)
             problems += found
             if executor is not None and not found:
-                targets.append(Target(spec, dag_id, environment, executor, nodes, catalog))
+                targets.append(
+                    Target(
+                        spec, dag_id, environment, executor, nodes, catalog, project.package_name
+                    )
+                )
     seen: dict[str, list[Target]] = defaultdict(list)
     for target in targets:
         seen[target.dag_id].append(target)

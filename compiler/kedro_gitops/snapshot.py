@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -35,6 +37,9 @@ class EnvSnapshot:
     datasets: dict[str, str]
     parameters: tuple[str, ...]
     pipeline_names: tuple[str, ...] = ()  # every registered pipeline
+    local_paths: dict[str, str] = field(default_factory=dict)  # relative filesystem paths
+    conf_envs: tuple[str, ...] = ()  # the environment folders of the conf source
+    conf_missing: bool = False  # the conf source has no folder for this environment
 
     @cached_property
     def _persisted(self) -> frozenset[str]:
@@ -76,12 +81,21 @@ class ProjectSnapshot:
                 datasets=dict(env.get("datasets", {})),
                 parameters=tuple(env.get("parameters", ())),
                 pipeline_names=tuple(sorted(env["pipelines"])),
+                local_paths=dict(env.get("local_paths", {})),
+                conf_envs=tuple(env.get("conf_envs", ())),
+                conf_missing=bool(env.get("conf_missing", False)),
             )
             for key, env in data["environments"].items()
         }
         return cls(data.get("kedro_version", ""), data.get("package_name", ""), envs)
 
 
-def env_key(kedro_env: str, conf_source: str | None) -> str:
-    """Key of an environment's entry in a snapshot."""
-    return f"{kedro_env}:{conf_source}" if conf_source else kedro_env
+def env_key(
+    kedro_env: str, conf_source: str | None, variables: tuple[tuple[str, str], ...] = ()
+) -> str:
+    """Key of an environment's entry in a snapshot: the Kedro env, its conf source, and a hash
+    of the environment variables its config is read with."""
+    key = f"{kedro_env}:{conf_source}" if conf_source else kedro_env
+    if variables:
+        key += "#" + hashlib.sha256(json.dumps(variables).encode()).hexdigest()[:8]
+    return key
