@@ -174,3 +174,47 @@ def test_dags_run_end_to_end(checkout: Path, airflow_env: dict[str, str]) -> Non
         run_id, logical_date = line.split(" ", 1)
         assert run_id.startswith("manual__")
         assert logical_date.startswith("20")
+
+
+WARN_AND_FAIL = """
+
+import logging as _logging
+
+_log = _logging.getLogger(__name__)
+_preprocess_companies = preprocess_companies
+
+
+def preprocess_companies(companies):  # noqa: F811
+    _log.warning("companies look odd")
+    return _preprocess_companies(companies)
+
+
+def create_model_input_table(shuttles, companies, reviews):  # noqa: F811
+    raise ValueError("no model input today")
+"""
+
+
+def test_kedro_records_reach_the_task_log_at_their_own_level(
+    checkout: Path, airflow_env: dict[str, str]
+) -> None:
+    """A warning is a warning and a failed node an error with its traceback: one record each,
+    no Rich boxes, no retry wait (retries: 0)."""
+    nodes = checkout / "examples/spaceflights/src/spaceflights/pipelines/data_processing/nodes.py"
+    nodes.write_text(nodes.read_text() + WARN_AND_FAIL)
+    manifest = checkout / "pipelines.deploy.yaml"
+    text = manifest.read_text().replace("retries: 2", "retries: 0")
+    manifest.write_text(text.replace("/tmp/spaceflights", str(checkout / "outputs")))
+    assert kedro_gitops("compile", cwd=checkout).returncode == 0
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(checkout / "dags")}
+    proc = run([str(BIN / "airflow"), "dags", "test", "data_processing_base"], Path("/"), env)
+    log = proc.stdout + proc.stderr
+    assert "state=failed" in log
+    [warning] = [line for line in log.splitlines() if "companies look odd" in line]
+    assert "[warning" in warning
+    assert "spaceflights.pipelines.data_processing.nodes" in warning
+    errors = [line for line in log.splitlines() if "[error" in line]
+    assert any("create_model_input_table_node" in line for line in errors)
+    traceback = log[log.index("Traceback (most recent call last)") :]
+    assert "ValueError: no model input today" in traceback.split("[info", 1)[0]
+    assert "╭" not in log  # no Rich boxes
+    assert "│" not in log

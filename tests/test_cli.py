@@ -10,7 +10,8 @@ import pytest
 
 from kedro_gitops.cli import INVALID, OK, OUT_OF_SYNC
 
-from conftest import ROOT, kedro_gitops, run
+from conftest import BIN, ROOT, kedro_gitops, run
+from gitrepo import init_repo
 
 
 def snapshot_dir(path: Path) -> dict[str, bytes]:
@@ -193,3 +194,28 @@ def test_two_manifests_share_an_output_folder_without_touching_each_other(
     assert proc.returncode == INVALID
     assert "error[foreign-file]: dags/data_processing_base.py exists" in proc.stderr
     assert "was not generated from" in proc.stderr
+
+
+def test_what_a_checkout_on_the_worker_lacks_is_found_at_compile_time(checkout: Path) -> None:
+    """Kedro's own template git-ignores `.venv/` and `data/`: an interpreter there is an error
+    (exit 127 on the worker otherwise), and an input there a warning."""
+    project = checkout / "examples/spaceflights"
+    (project / ".gitignore").write_text(".venv/\ndata/\n")
+    (project / ".venv/bin").mkdir(parents=True)
+    (project / ".venv/bin/python").symlink_to(BIN / "python")
+    init_repo(checkout)
+    manifest = checkout / "pipelines.deploy.yaml"
+    text = manifest.read_text()
+    manifest.write_text(
+        text.replace("type: subprocess ", "type: subprocess\n    python: .venv/bin/python\n    #")
+    )
+    proc = kedro_gitops("compile", cwd=checkout)
+    assert proc.returncode == INVALID
+    assert "error[interpreter-not-committed]" in proc.stderr
+    assert "interpreter `.venv/bin/python` is in a git-ignored folder" in proc.stderr
+    assert not (checkout / "dags").exists()
+
+    manifest.write_text(text)
+    proc = kedro_gitops("compile", cwd=checkout)
+    assert proc.returncode == OK, proc.stderr
+    assert "warning[input-not-committed]: data_processing_base: reads `companies`" in proc.stderr

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -93,29 +94,31 @@ def free_port() -> int:
 def airflow_running(env: dict[str, str], logs: Path) -> Iterator[None]:
     """Airflow's API server (the tasks' Execution API), scheduler and DAG processor."""
     procs = []
-    try:
-        for component in ("api-server", "scheduler", "dag-processor"):
-            out = (logs / f"{component}.log").open("w")
-            procs.append(
-                subprocess.Popen(
-                    [str(BIN / "airflow"), component],
-                    cwd=logs,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
+    with contextlib.ExitStack() as files:
+        try:
+            for component in ("api-server", "scheduler", "dag-processor"):
+                out = files.enter_context((logs / f"{component}.log").open("w"))
+                procs.append(
+                    subprocess.Popen(
+                        [str(BIN / "airflow"), component],
+                        cwd=logs,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
                 )
-            )
-        yield
-    finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            yield
+        finally:
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+            for proc in procs:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
 
 
 def airflow_json(env: dict[str, str], *args: str) -> Any:
@@ -156,7 +159,11 @@ def run_dag(env: dict[str, str], dag_id: str, version: str, logs: Path) -> dict[
     except AssertionError:
         raise AssertionError(tail_logs(logs)) from None
     assert row["state"] == "success", tail_logs(logs)
-    return row
+    with contextlib.closing(sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        [(pinned,)] = db.execute(
+            "SELECT bundle_version FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+        ).fetchall()
+    return {**row, "bundle_version": pinned}
 
 
 def tail_logs(logs: Path) -> str:

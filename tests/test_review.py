@@ -84,7 +84,7 @@ def test_check_reports_generated_files_that_git_does_not_track(checkout: Path) -
 
 
 def test_summary_of_executor_resource_and_task_setting_changes() -> None:
-    """Same pipeline, two executors: the docker DAG against the subprocess one, read from goldens."""
+    """Same pipeline, two executors: the docker DAG against the subprocess one (goldens)."""
     folder = ROOT / "tests/cases/executors/expected/dags"
     old = {"ml.py": (folder / "ml_laptop.py").read_text()}
     new_text = (folder / "ml_docker.py").read_text().replace('"ml_docker"', '"ml_laptop"')

@@ -20,7 +20,16 @@ KEDRO_ENV = "prod"
 CONF_SOURCE = None
 ENV = {"MLFLOW_TRACKING_URI": "http://mlflow:5000", "STAGE": "prod"}
 # What the interpreter runs for every task, before `--nodes`.
-KEDRO_RUN = ["-m", "kedro", "run", "--pipelines", PIPELINE, "--env", KEDRO_ENV] + (
+# `python -m kedro` with Kedro's plain logging config (one record per line, no Rich boxes) and
+# no telemetry from production runs.
+KEDRO_MAIN = (
+    "import os, pathlib, kedro; "
+    "os.environ.setdefault('KEDRO_DISABLE_TELEMETRY', '1'); "
+    "os.environ.setdefault('KEDRO_LOGGING_CONFIG', "
+    "str(pathlib.Path(kedro.__file__).parent / 'framework/project/default_logging.yml')); "
+    "from kedro.framework.cli import main; main()"
+)
+KEDRO_RUN = ["-c", KEDRO_MAIN, "run", "--pipelines", PIPELINE, "--env", KEDRO_ENV] + (
     ["--conf-source", CONF_SOURCE] if CONF_SOURCE else []
 )
 DURATIONS = ("retry_delay", "execution_timeout")
