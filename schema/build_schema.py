@@ -168,7 +168,9 @@ schema = {
                     "type": "object",
                     "additionalProperties": False,
                     "required": ["env"],
-                    "properties": {"env": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}},
+                    "properties": {
+                        "env": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+                    },
                 },
             ],
         },
@@ -212,8 +214,16 @@ schema = {
             "description": "GKEStartPodOperator (Google Cloud Composer): a `kubernetes` pod on a GKE cluster.",
             "properties": {  # and every property of `kubernetes` (added below)
                 "type": {"const": "gke"},
-                "project_id": {"type": "string", "minLength": 1, "description": "Google Cloud project of the cluster."},
-                "location": {"type": "string", "minLength": 1, "description": "The cluster's region or zone."},
+                "project_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Google Cloud project of the cluster.",
+                },
+                "location": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The cluster's region or zone.",
+                },
                 "cluster_name": {"type": "string", "minLength": 1},
                 "use_internal_ip": {"type": "boolean"},
                 "gcp_conn_id": {"type": "string", "minLength": 1},
