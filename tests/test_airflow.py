@@ -86,7 +86,8 @@ def test_awkward_values_arrive_verbatim(airflow_env: dict[str, str], tmp_path: P
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     snapshot = json.loads((CASES / "awkward_names" / "snapshot.json").read_text())
-    names = {n["name"] for n in snapshot["environments"]["base"]["pipelines"]["Data Science v2"]}
+    [base] = snapshot["environments"].values()
+    names = {n["name"] for n in base["pipelines"]["Data Science v2"]}
     assert set(seen["nodes"]) == names
     assert seen["owner"] == "o'brien \"the\" \\ owner\n__import__('os')"
     assert seen["env"] == {"QUOTE": "\"'\n", "BRACES": "{{ ds }}"}
