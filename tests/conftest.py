@@ -51,6 +51,7 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "PYTHONDONTWRITEBYTECODE": "1",  # loading golden DAG folders leaves no __pycache__
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
     }
     subprocess.run(

@@ -49,7 +49,7 @@ def read_expected(case: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): p.read_text("utf-8")
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and "__pycache__" not in p.parts
     }
 
 
