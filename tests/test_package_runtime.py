@@ -54,8 +54,9 @@ def test_a_wheel_and_a_conf_folder_are_all_a_worker_needs(
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr[-2000:]
     conf = tmp_path / "conf"
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python 3.11.4+
     with tarfile.open(archive) as tar:
-        tar.extractall(conf, filter="data")
+        tar.extractall(conf, **safe)  # type: ignore[arg-type]
     [conf_root] = [p for p in conf.iterdir() if p.is_dir()]
     workdir = tmp_path / "work"  # raw inputs are read relative to the working directory
     shutil.copytree(project / "data/01_raw", workdir / "data/01_raw")
