@@ -84,6 +84,43 @@ class NodeGraph:
 Found = tuple[dict[str, list[str]], list[Diagnostic]]
 
 
+def unmatched(
+    label: str,
+    where: Location,
+    patterns: Iterable[str],
+    tags: Iterable[str],
+    nodes: Iterable[Node],
+    *,
+    scope: str = "in the pipeline",
+) -> list[Diagnostic]:
+    """A rule's node globs and tags that no node matches, each an error with a did-you-mean."""
+    nodes = list(nodes)
+    names = {n.name for n in nodes}
+    all_tags = {t for n in nodes for t in n.tags}
+    found = [
+        Diagnostic(
+            where,
+            "error",
+            "unknown-node",
+            f"{label}: no node {scope} matches `{pattern}`",
+            hint=did_you_mean(pattern, names),
+        )
+        for pattern in patterns
+        if not any(fnmatchcase(n, pattern) for n in names)
+    ]
+    found += [
+        Diagnostic(
+            where,
+            "error",
+            "unknown-tag",
+            f"{label}: no node {scope} has tag `{tag}`",
+            hint=did_you_mean(tag, all_tags),
+        )
+        for tag in sorted(set(tags) - all_tags)
+    ]
+    return found
+
+
 def _explicit(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persisted) -> Found:
     nodes = graph.nodes
     patterns, tags = rule.option("nodes", []), set(rule.option("tags", []))
@@ -92,28 +129,7 @@ def _explicit(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persiste
         for name in free
         if tags & set(nodes[name].tags) or any(fnmatchcase(name, p) for p in patterns)
     ]
-    problems = [
-        Diagnostic(
-            rule.location,
-            "error",
-            "unknown-node",
-            f"{rule.label}: no node in the pipeline matches `{pattern}`",
-            hint=did_you_mean(pattern, nodes),
-        )
-        for pattern in patterns
-        if not any(fnmatchcase(n, pattern) for n in nodes)
-    ]
-    all_tags = {t for n in nodes.values() for t in n.tags}
-    problems += [
-        Diagnostic(
-            rule.location,
-            "error",
-            "unknown-tag",
-            f"{rule.label}: no node in the pipeline has tag `{tag}`",
-            hint=did_you_mean(tag, all_tags),
-        )
-        for tag in sorted(tags - all_tags)
-    ]
+    problems = unmatched(rule.label, rule.location, patterns, tags, nodes.values())
     return ({rule.option("name"): members} if members else {}), problems
 
 

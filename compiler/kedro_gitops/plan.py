@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
 from typing import Any
 
-from .diagnostics import CompileError, Diagnostic, Location, did_you_mean, has_errors
-from .grouping import Edge, Task, group_nodes
-from .manifest import Environment, Manifest, Settings, TaskRule
+from .diagnostics import CompileError, Diagnostic, Location, has_errors
+from .grouping import Edge, Task, group_nodes, unmatched
+from .manifest import Environment, Manifest, Settings
 from .resolve import Target, resolve
 from .runtime import (
     Interpreter,
@@ -22,7 +20,7 @@ from .runtime import (
     unproduced_inputs,
 )
 from .schedule import Schedule
-from .snapshot import Node, ProjectSnapshot
+from .snapshot import ProjectSnapshot
 from .tasks import (
     TaskOptions,
     docker_resources,
@@ -237,34 +235,6 @@ def plan_dag(
     return dag, problems, graph.used_rules
 
 
-def _rule_problems(rule: TaskRule, nodes: Sequence[Node], scope: str) -> list[Diagnostic]:
-    names = {n.name for n in nodes}
-    tags = {t for n in nodes for t in n.tags}
-    found = [
-        Diagnostic(
-            rule.location,
-            "error",
-            "unknown-tag",
-            f"{rule.label}: no node of {scope} has tag `{tag}`",
-            hint=did_you_mean(tag, tags),
-        )
-        for tag in rule.tags
-        if tag not in tags
-    ]
-    found += [
-        Diagnostic(
-            rule.location,
-            "error",
-            "unknown-node",
-            f"{rule.label}: no node of {scope} matches `{pattern}`",
-            hint=did_you_mean(pattern, names),
-        )
-        for pattern in rule.nodes
-        if not any(fnmatchcase(name, pattern) for name in names)
-    ]
-    return found
-
-
 def unmatched_task_rules(manifest: Manifest, project: ProjectSnapshot) -> list[Diagnostic]:
     """Task rules naming a tag or node glob that no deployed node has: a typo would otherwise
     drop a retry or a timeout silently. Nodes come from every environment the project was read
@@ -281,11 +251,14 @@ def unmatched_task_rules(manifest: Manifest, project: ProjectSnapshot) -> list[D
     if all(per_dag.values()):  # an unknown pipeline hides which nodes a rule could match
         every = [n for nodes in per_dag.values() for n in nodes]
         for rule in manifest.task_rules:
-            problems += _rule_problems(rule, every, "any deployed DAG")
+            where, scope = rule.location, "of any deployed DAG"
+            problems += unmatched(rule.label, where, rule.nodes, rule.tags, every, scope=scope)
     for spec in manifest.dags:
         if per_dag[spec.index]:
             for rule in spec.task_rules:
-                problems += _rule_problems(rule, per_dag[spec.index], f"dags[{spec.index}]")
+                nodes, scope = per_dag[spec.index], f"of dags[{spec.index}]"
+                where = rule.location
+                problems += unmatched(rule.label, where, rule.nodes, rule.tags, nodes, scope=scope)
     return problems
 
 
