@@ -4,7 +4,7 @@
 
 For every size, in one run and interleaved: compile time cold (the project is read) and warm
 (cached snapshot) next to `kedro airflow create`; the DAG file's parse cost in Airflow next to
-kedro-airflow's files and a plain hand-style file with one BashOperator statement per task (the
+kedro-airflow's files and a plain hand-style file with one operator statement per task (the
 floor); peak memory; and the no-op pre-commit hook. Medians of `--runs` runs.
 """
 
@@ -89,8 +89,9 @@ def measure(cmd: list[str], cwd: Path, environ: dict[str, str], into: Series) ->
 
 
 def plain_file(dag: dict[str, object], ours: str) -> str:
-    """A hand-written style DAG: one BashOperator statement per task, one `>>` per edge."""
-    header = ours[: ours.index("TASKS = (")].split("\ndef settings", 1)[0]
+    """A hand-written style DAG: one operator statement per task (the operator and callable of
+    ours), one `>>` per edge."""
+    header = ours[: ours.index("TASKS = (")]  # imports, constants and the task callable
     lines = [header, "", "with DAG("]
     lines += [
         f"    dag_id={dag['dag_id']!r},",
@@ -104,11 +105,9 @@ def plain_file(dag: dict[str, object], ours: str) -> str:
     names = {}
     for i, task in enumerate(dag["tasks"]):  # type: ignore[attr-defined]
         names[task["task_id"]] = f"t{i}"
-        nodes = ",".join(task["nodes"])
         lines.append(
-            f"    t{i} = BashOperator(task_id={task['task_id']!r}, "
-            f"bash_command={'python -m kedro run --pipeline main --env base --nodes ' + nodes!r}, "
-            f"cwd=PROJECT_DIR, append_env=True)"
+            f"    t{i} = PythonOperator(task_id={task['task_id']!r}, python_callable=run_kedro, "
+            f"op_kwargs=literal({{'nodes': {task['nodes']!r}}}), do_xcom_push=False)"
         )
     for edge in dag["edges"]:  # type: ignore[attr-defined]
         lines.append(f"    {names[edge['upstream']]} >> {names[edge['downstream']]}")
@@ -116,12 +115,12 @@ def plain_file(dag: dict[str, object], ours: str) -> str:
 
 
 BARE = """\
-from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG
 
 with DAG(dag_id="bare", schedule=None):
     for i in range({tasks}):
-        BashOperator(task_id=f"t{{i}}", bash_command="true")
+        PythonOperator(task_id=f"t{{i}}", python_callable=print)
 """
 
 
@@ -339,8 +338,9 @@ def report(results: list[dict], hook: dict, runs: int, command: str) -> str:
         "`DagBag` load of the one file in a child forked from a process that has imported "
         "Airflow and frozen its heap, as Airflow 3's DAG processor does (`bench/parse_probe.py`). "
         "The plain file has kedro-gitops's tasks and edges written as one statement each. "
-        "Bare is Airflow's own floor: a loop that makes as many `BashOperator(task_id, "
-        "bash_command)` as kedro-gitops has tasks, with no edges and nothing else.",
+        "Bare is Airflow's own floor: a loop that makes as many `PythonOperator(task_id, "
+        "python_callable)` (the operator kedro-gitops's `subprocess` tasks use) as kedro-gitops "
+        "has tasks, with no edges and nothing else.",
         "",
         "| nodes | kedro-gitops | plain (floor) | bare | kedro-airflow | kedro-airflow -g memory "
         "| / plain | / kedro-airflow | / kedro-airflow -g memory | bare / kedro-airflow "
