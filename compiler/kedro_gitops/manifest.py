@@ -17,7 +17,8 @@ BUILTIN_EXECUTORS = {
     "python": {"type": "python"},
 }
 TYPE_ALIASES = {"bash": "subprocess"}  # executor types by their former names
-IMAGE_TYPES = ("kubernetes", "gke", "docker")  # executors whose runtime is a container image
+POD_TYPES = ("kubernetes", "gke")  # executors that run each task as a Kubernetes pod
+IMAGE_TYPES = (*POD_TYPES, "docker")  # executors whose runtime is a container image
 TASK_SETTINGS = (
     "retries",
     "retry_delay",
@@ -67,7 +68,7 @@ class Environment:
     env: tuple[tuple[str, str], ...]
     location: Location
     executor: str | None = None
-    kedro_env_at: Location | None = None
+    kedro_env_at: Location = field(default=Location(""))  # where `kedro_env` is written
 
 
 @dataclass(frozen=True)

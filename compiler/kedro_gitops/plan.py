@@ -10,7 +10,7 @@ from typing import Any
 
 from .diagnostics import CompileError, Diagnostic, Location, has_errors
 from .grouping import Edge, Task, group_nodes, unmatched
-from .manifest import Environment, Manifest, Settings
+from .manifest import POD_TYPES, Environment, Manifest, Settings
 from .resolve import Target, resolve
 from .runtime import (
     Interpreter,
@@ -169,7 +169,7 @@ def plan_dag(
         target.dag_id,
         target.executor.runtime,
         (reads, writes),
-        environment.kedro_env_at or environment.location,
+        environment.kedro_env_at,
         _catalog_file(environment),
     )
     if target.executor.type in ("subprocess", "venv"):
@@ -197,11 +197,9 @@ def plan_dag(
         options[task.task_id] = TaskOptions(
             tuple(settings.items()), tuple(sources.items()), resources.get(task.task_id)
         )
-    convert = {
-        "kubernetes": kubernetes_resources,
-        "gke": kubernetes_resources,
-        "docker": docker_resources,
-    }.get(target.executor.type)
+    convert = {**dict.fromkeys(POD_TYPES, kubernetes_resources), "docker": docker_resources}.get(
+        target.executor.type
+    )
     env = dict(environment.env) | dict(target.executor.option("env", {}))
     dag = DagPlan(
         dag_id=target.dag_id,
@@ -230,7 +228,7 @@ def plan_dag(
         ),
         local_reads=tuple(reads) if target.executor.runtime == "checkout" else (),
         executor_location=target.executor.location,
-        environment_location=environment.kedro_env_at or environment.location,
+        environment_location=environment.kedro_env_at,
     )
     return dag, problems, graph.used_rules
 

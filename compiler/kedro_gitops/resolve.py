@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .diagnostics import Diagnostic, did_you_mean
-from .manifest import DagSpec, Environment, Executor, Manifest
+from .manifest import POD_TYPES, DagSpec, Environment, Executor, Manifest
 from .snapshot import EnvSnapshot, Node, ProjectSnapshot, env_key
 
 _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -68,7 +68,7 @@ def _executor(
             Diagnostic(where, "error", "unknown-executor", f"unknown executor `{name}`", hint=hint)
         ]
     image = executor.option("image")
-    if executor.type in ("kubernetes", "gke") and "@sha256:" not in image:
+    if executor.type in POD_TYPES and "@sha256:" not in image:
         return executor, [
             Diagnostic(
                 executor.location,
@@ -85,7 +85,7 @@ def _missing_env(environment: Environment, catalog: EnvSnapshot) -> Diagnostic:
     conf = environment.conf_source or "conf"
     where = f"`{conf}/{environment.kedro_env}`"
     return Diagnostic(
-        environment.kedro_env_at or environment.location,
+        environment.kedro_env_at,
         "error",
         "unknown-kedro-env",
         f"environment `{environment.name}`: the project has no Kedro environment "

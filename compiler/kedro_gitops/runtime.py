@@ -70,7 +70,7 @@ def unproduced_inputs(nodes: Iterable[Node], catalog: EnvSnapshot) -> list[str]:
     )
 
 
-def _listed(items: list[tuple[str, str]], limit: int = 3) -> str:
+def listed(items: list[tuple[str, str]], limit: int = 3) -> str:
     shown = ", ".join(f"`{name}` ({path})" for name, path in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
@@ -114,7 +114,7 @@ def data_warnings(
                 where,
                 "warning",
                 "relative-data-path",
-                f"{dag_id}: writes relative local paths: {_listed(writes)}; "
+                f"{dag_id}: writes relative local paths: {listed(writes)}; "
                 f"on the worker they land {place}",
                 hint=hint,
             )
@@ -125,7 +125,7 @@ def data_warnings(
                 where,
                 "warning",
                 "relative-data-path",
-                f"{dag_id}: reads relative local paths: {_listed(reads)}; "
+                f"{dag_id}: reads relative local paths: {listed(reads)}; "
                 f"the {runtime} runtime has no project directory to find them in",
                 hint=hint,
             )

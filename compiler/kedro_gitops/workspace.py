@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic
 from .plan import Plan
+from .runtime import listed
 
 
 def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
@@ -25,10 +26,10 @@ def tracked(project_dir: Path, paths: list[str]) -> set[str] | None:
     file in it; None when `project_dir` is not in a git repository."""
     if not paths:
         return set()
-    listed = _git(project_dir, "ls-files", "-z", "--", *paths)
-    if listed is None or listed.returncode != 0:
+    found = _git(project_dir, "ls-files", "-z", "--", *paths)
+    if found is None or found.returncode != 0:
         return None
-    files = [f for f in listed.stdout.split("\0") if f]
+    files = [f for f in found.stdout.split("\0") if f]
     return {p for p in paths if any(f == p or f.startswith(p.rstrip("/") + "/") for f in files)}
 
 
@@ -68,14 +69,12 @@ def check_checkout(plan: Plan, project_dir: Path) -> list[Diagnostic]:
         have = tracked(project_dir, sorted({os.path.normpath(p) for _, p in reads}))
         missing = [(d, p) for d, p in reads if have is not None and os.path.normpath(p) not in have]
         if missing:
-            shown = ", ".join(f"`{d}` ({p})" for d, p in missing[:3])
-            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             problems.append(
                 Diagnostic(
                     dag.environment_location,
                     "warning",
                     "input-not-committed",
-                    f"{dag.dag_id}: reads {shown}{more}, which git does not track: a checkout "
+                    f"{dag.dag_id}: reads {listed(missing)}, which git does not track: a checkout "
                     "on the worker will not have them",
                     hint="commit the files, or read them from an absolute or remote path in the "
                     "environment's catalog",
