@@ -33,7 +33,17 @@ def _compile(result: Build, args: argparse.Namespace) -> int:
 
     done = write(result.files, result.out_dir, result.owner, result.manifest_file)
     for change in done:
-        print(f"{change.kind:>9} {result.output}/{change.name}", file=sys.stderr)
+        path = f"{result.output}/{change.name}"
+        if change.kind == "orphaned" and change.edited:
+            print(
+                f"     kept {path}: generated from {result.manifest_file} and edited since, and "
+                "no longer compiled; remove it yourself if it is not needed",
+                file=sys.stderr,
+            )
+        else:
+            verb = {"missing": "created", "changed": "updated", "orphaned": "removed"}[change.kind]
+            note = " (it differed from what was generated)" if change.edited else ""
+            print(f"{verb:>9} {path}{note}", file=sys.stderr)
     print(
         f"{len(result.files)} DAG file(s) in {result.output}/, {len(done)} changed",
         file=sys.stderr,

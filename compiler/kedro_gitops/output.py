@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from .diagnostics import CompileError, Diagnostic, Location
+from .header import Ownership, ownership
 
 
 @dataclass(frozen=True)
@@ -18,11 +20,13 @@ class Change:
     kind: Literal["changed", "missing", "orphaned"]
     old: str
     new: str
+    edited: bool = False  # the old file carries our header but not the text we generated
 
     def diff(self, output: str) -> str:
         path = f"{output}/{self.name}"
+        old = self.old.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         lines = difflib.unified_diff(
-            self.old.splitlines(keepends=True),
+            old.splitlines(keepends=True),
             self.new.splitlines(keepends=True),
             fromfile="/dev/null" if self.kind == "missing" else f"a/{path}",
             tofile="/dev/null" if self.kind == "orphaned" else f"b/{path}",
@@ -30,23 +34,26 @@ class Change:
         return "".join(lines)
 
 
-def is_generated(path: Path, owner: str) -> bool:
-    """True when the file begins with `owner`: generated from the same manifest."""
+def read_owned(path: Path, owner: str) -> tuple[Ownership, str]:
+    """Whose the file at `path` is, and its text (undecodable bytes kept as surrogates). Only a
+    regular file can be ours: a FIFO, a device or a symlink is never opened."""
     try:
-        with path.open(encoding="utf-8") as f:
-            return f.readline().startswith(owner)
-    except (OSError, UnicodeDecodeError):
-        return False
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return "foreign", ""
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return "foreign", ""
+    return ownership(text, owner), text
 
 
-def existing_generated(out_dir: Path, owner: str) -> dict[str, str]:
-    if not out_dir.is_dir():
+def existing_generated(out_dir: Path, owner: str) -> dict[str, tuple[Ownership, str]]:
+    """{file name: (ownership, text)} of the files in `out_dir` generated from our manifest."""
+    try:
+        names = sorted(p.name for p in out_dir.iterdir() if p.name.endswith(".py"))
+    except OSError:
         return {}
-    return {
-        p.name: p.read_text("utf-8")
-        for p in sorted(out_dir.glob("*.py"))
-        if p.is_file() and is_generated(p, owner)
-    }
+    found = {name: read_owned(out_dir / name, owner) for name in names}
+    return {name: found for name, found in found.items() if found[0] != "foreign"}
 
 
 def changes(files: dict[str, str], out_dir: Path, owner: str) -> list[Change]:
@@ -55,13 +62,15 @@ def changes(files: dict[str, str], out_dir: Path, owner: str) -> list[Change]:
     current = existing_generated(out_dir, owner)
     found = []
     for name in sorted(set(files) | set(current)):
-        old, new = current.get(name), files.get(name)
+        state, old = current.get(name, ("foreign", ""))
+        new = files.get(name)
+        edited = state == "edited"
         if new is None:
-            found.append(Change(name, "orphaned", old or "", ""))
-        elif old is None:
+            found.append(Change(name, "orphaned", old, "", edited))
+        elif name not in current:
             found.append(Change(name, "missing", "", new))
         elif old != new:
-            found.append(Change(name, "changed", old, new))
+            found.append(Change(name, "changed", old, new, edited))
     return found
 
 
@@ -70,7 +79,7 @@ def write(files: dict[str, str], out_dir: Path, owner: str, manifest: str) -> li
     foreign = [
         name
         for name in sorted(files)
-        if (out_dir / name).exists() and not is_generated(out_dir / name, owner)
+        if os.path.lexists(out_dir / name) and read_owned(out_dir / name, owner)[0] == "foreign"
     ]
     if foreign:
         raise CompileError(
@@ -103,6 +112,6 @@ def write(files: dict[str, str], out_dir: Path, owner: str, manifest: str) -> li
     for name, staged_file in staged:
         os.replace(staged_file, out_dir / name)
     for change in todo:
-        if change.kind == "orphaned":
+        if change.kind == "orphaned" and not change.edited:
             (out_dir / change.name).unlink()
     return todo

@@ -33,12 +33,13 @@ class Interpreter:
     value: str = ""
 
     def describe(self) -> str:
+        """Words for plans and comments; values appear as Python literals."""
         return {
             "worker": "the interpreter running the Airflow task",
-            "path": f"`{self.value}`",
-            "project": f"`{self.value}` in the project directory",
-            "env": f"${self.value} on the worker",
-            "image": f"`{self.value}` in the image",
+            "path": repr(self.value),
+            "project": f"{self.value!r} in the project directory",
+            "env": f"the path in the worker's environment variable {self.value!r}",
+            "image": f"{self.value!r} in the image",
         }[self.kind]
 
 
