@@ -34,6 +34,8 @@ def describe(task: object) -> dict:
 
         pod = task.build_pod_request_obj(dry_run=True)  # type: ignore[attr-defined]
         out["pod"] = ApiClient().sanitize_for_serialization(pod)
+        gke = ("project_id", "location", "cluster_name", "gcp_conn_id")
+        out["cluster"] = {k: getattr(task, k) for k in gke if hasattr(task, k)}
     elif out["operator"] == "DockerOperator":
         keys = (
             "image",
@@ -55,7 +57,7 @@ def describe(task: object) -> dict:
             "callable": task.python_callable.__name__,  # type: ignore[attr-defined]
             "op_kwargs": task.op_kwargs,  # type: ignore[attr-defined]
             "do_xcom_push": task.do_xcom_push,  # type: ignore[attr-defined]
-            **{k.lower(): module.get(k) for k in ("PYTHON", "KEDRO_RUN", "ENV", "WORKDIR")},
+            **{k.lower(): module.get(k) for k in ("PYTHON", "KEDRO_RUN", "ENV", "WORKDIR", "PIPELINE", "KEDRO_ENV")},
         }
     return out
 
@@ -66,6 +68,15 @@ def main(folder: str) -> None:
         "import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()},
         "dags": {
             dag.dag_id: {task.task_id: describe(task) for task in dag.tasks}
+            for dag in bag.dags.values()
+        },
+        "meta": {
+            dag.dag_id: {
+                "description": dag.description,
+                "tags": sorted(dag.tags),
+                "doc": dag.doc_md,
+                "owners": sorted({task.owner for task in dag.tasks}),
+            }
             for dag in bag.dags.values()
         },
     }

@@ -44,11 +44,32 @@ def _compile(result: Build, args: argparse.Namespace) -> int:
             verb = {"missing": "created", "changed": "updated", "orphaned": "removed"}[change.kind]
             note = " (it differed from what was generated)" if change.edited else ""
             print(f"{verb:>9} {path}{note}", file=sys.stderr)
+    for problem in airflow_view_problems(result):
+        print(f"  warning {result.output}/{problem}", file=sys.stderr)
     print(
         f"{len(result.files)} DAG file(s) in {result.output}/, {len(done)} changed",
         file=sys.stderr,
     )
     return OUT_OF_SYNC if done and args.exit_non_zero_on_change else OK
+
+
+def airflow_view_problems(result: Build) -> list[str]:
+    """What makes Airflow load something other than the generated files: a copy of one in a
+    subfolder or a zip, or an `.airflowignore` that hides one."""
+    from .airflow_view import copies, hidden
+    from .workspace import repository_root
+
+    top = repository_root(result.out_dir.resolve()) or result.out_dir.resolve()
+    names = sorted(result.files)
+    found = [
+        f"{c} (a copy of a generated DAG: Airflow loads it too)"
+        for c in copies(result.out_dir, result.owner)
+    ]
+    found += [
+        f"{name} (hidden from Airflow by {source})"
+        for name, source in hidden(result.out_dir.resolve(), names, top).items()
+    ]
+    return found
 
 
 def _check(result: Build, args: argparse.Namespace) -> int:
@@ -60,12 +81,22 @@ def _check(result: Build, args: argparse.Namespace) -> int:
         sys.stdout.write(change.diff(result.output))
     problems = [f"{c.name} ({c.kind})" for c in found]
     problems += [f"{n} (untracked)" for n in untracked(result.out_dir, sorted(result.files))]
-    if problems:
+    seen = airflow_view_problems(result)
+    if problems or seen:
         print(
-            f"{result.output}/ is out of date: {', '.join(problems)}\n"
-            "run `kedro-gitops compile`, then `git add` and commit the DAG files",
+            f"{result.output}/ is out of date: {', '.join(problems + seen)}",
             file=sys.stderr,
         )
+        if problems:
+            print(
+                "run `kedro-gitops compile`, then `git add` and commit the DAG files",
+                file=sys.stderr,
+            )
+        if seen:
+            print(
+                "remove the copies, and make `.airflowignore` leave the generated files visible",
+                file=sys.stderr,
+            )
         return OUT_OF_SYNC
     print(
         f"{result.output}/ is up to date ({len(result.files)} DAG file(s))",
