@@ -55,9 +55,10 @@ class Build:
 
 
 def read_manifest(path: Path) -> tuple[str, str]:
-    """The manifest's text and the name diagnostics use for it."""
+    """The manifest's text (line breaks made `\\n`) and the name diagnostics use for it."""
+    name = path.name if path.parent == Path() else str(path)
     try:
-        text = path.read_text("utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         where = Location(str(path))
         raise CompileError(
@@ -71,7 +72,25 @@ def read_manifest(path: Path) -> tuple[str, str]:
                 )
             ]
         ) from None
-    return text, path.name if path.parent == Path() else str(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")  # valid up to the bad byte
+        lines = before.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        where = Location(name, len(lines), len(lines[-1]) + 1)
+        raise CompileError(
+            [
+                Diagnostic(
+                    where,
+                    "error",
+                    "yaml-encoding",
+                    f"the manifest is not UTF-8: byte 0x{data[exc.start]:02x} here is not "
+                    "part of a UTF-8 character",
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n"), name
 
 
 def _repository_root(folder: Path) -> Path | None:

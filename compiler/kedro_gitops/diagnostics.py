@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+
+# Characters that could end or rewrite a line of output (C0 and C1 controls, DEL, the Unicode
+# line and paragraph separators) or cannot be encoded at all (lone surrogates).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def escape(text: str) -> str:
+    """`text` with each unprintable character written as a Python escape (`\\n`, `\\x1b`)."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True, order=True)
@@ -34,8 +44,10 @@ class Diagnostic:
     hint: str = ""
 
     def render(self) -> str:
-        text = f"{self.location}: {self.severity}[{self.code}]: {self.message}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        """One line, and a second for the hint: values from the manifest or the project can
+        never start a line of their own (a CI log would read it as a command)."""
+        text = escape(f"{self.location}: {self.severity}[{self.code}]: {self.message}")
+        return f"{text}\n  hint: {escape(self.hint)}" if self.hint else text
 
 
 class CompileError(Exception):
@@ -79,4 +91,5 @@ def format_json(diagnostics: Iterable[Diagnostic]) -> str:
         row = asdict(d)
         row["location"] = asdict(d.location)
         rows.append(row)
-    return json.dumps({"diagnostics": rows}, indent=2, sort_keys=True)
+    # ensure_ascii: every non-ASCII character, lone surrogates included, becomes a `\uXXXX`
+    return json.dumps({"diagnostics": rows}, indent=2, sort_keys=True, ensure_ascii=True)
