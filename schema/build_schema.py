@@ -6,20 +6,42 @@ from pathlib import Path
 
 ID = "https://kedro-gitops.dev/schema/deploy/v1.json"
 name_pat = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+INT32_MAX = 2**31 - 1  # Airflow's database stores counts and weights as 32-bit integers
+MAX_RETRIES = 1000
+MAX_DAYS = 365  # the longest duration: any start date plus it stays a valid date
+TAG_MAX = 100  # Airflow's limit on the length of a DAG tag
 duration = {
     "type": "string",
-    "pattern": r"^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
-    "description": "A duration such as `30s`, `5m`, `1h30m` or `2d`.",
+    "pattern": r"^(?=[0-9])([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+    "description": f"A duration such as `30s`, `5m`, `1h30m` or `2d`, at most {MAX_DAYS} days.",
+}
+env_map = {
+    "type": "object",
+    "propertyNames": {
+        "minLength": 1,
+        "pattern": r"^[^=\x00]+$",
+        "description": "An environment variable name: not empty, no `=` or NUL character.",
+    },
+    "additionalProperties": {
+        "type": "string",
+        "pattern": r"^[^\x00]*$",
+        "description": "An environment variable value: no NUL character.",
+    },
 }
 str_map = {"type": "object", "additionalProperties": {"type": "string"}}
 settings = {
     "owner": {"type": "string", "minLength": 1, "description": "Airflow `owner` of every task."},
-    "retries": {"type": "integer", "minimum": 0, "description": "Task retries."},
+    "retries": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_RETRIES,
+        "description": f"Task retries, from 0 to {MAX_RETRIES}.",
+    },
     "retry_delay": {**duration, "description": "Delay between retries, e.g. `5m`."},
     "start_date": {
         "type": "string",
-        "pattern": r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$",
-        "description": "`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, in `timezone`.",
+        "pattern": r"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$",
+        "description": "`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, in `timezone`, with a year from 1970 to 2999.",
     },
     "timezone": {
         "type": "string",
@@ -27,10 +49,20 @@ settings = {
         "description": "IANA time zone, e.g. `UTC` or `Europe/Paris`.",
     },
     "catchup": {"type": "boolean"},
-    "max_active_runs": {"type": "integer", "minimum": 1},
+    "max_active_runs": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": INT32_MAX,
+        "description": f"Runs of the DAG at a time, from 1 to {INT32_MAX} (1 with `@continuous`).",
+    },
     "tags": {
         "type": "array",
-        "items": {"type": "string", "minLength": 1},
+        "items": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": TAG_MAX,
+            "description": f"A tag of at most {TAG_MAX} characters (Airflow's limit).",
+        },
         "uniqueItems": True,
         "description": "Airflow DAG tags (added to every DAG).",
     },
@@ -83,7 +115,7 @@ schema = {
     "additionalProperties": False,
     "required": ["version", "project", "environments", "dags"],
     "properties": {
-        "version": {"const": 1, "description": "Manifest format version."},
+        "version": {"type": "integer", "const": 1, "description": "Manifest format version."},
         "project": {
             "type": "object",
             "additionalProperties": False,
@@ -127,7 +159,7 @@ schema = {
                         "minLength": 1,
                         "description": "Kedro `--conf-source`, relative to the project.",
                     },
-                    "env": {**str_map, "description": "Environment variables set for every task."},
+                    "env": {**env_map, "description": "Environment variables set for every task."},
                     "executor": {
                         "type": "string",
                         "description": "Executor for this environment; a DAG's own `executor` takes precedence.",
@@ -182,7 +214,7 @@ schema = {
                 "type": {"enum": ["subprocess", "bash"]},
                 **runtime_options,
                 "python": {"$ref": "#/$defs/interpreter"},
-                "env": {**str_map, "description": "Environment variables for every task."},
+                "env": {**env_map, "description": "Environment variables for every task."},
             },
             **runtime_rules,
         },
@@ -203,7 +235,7 @@ schema = {
                 "type": {"const": "venv"},
                 **runtime_options,
                 "python": {"$ref": "#/$defs/interpreter"},
-                "env": {**str_map, "description": "Environment variables for every task."},
+                "env": {**env_map, "description": "Environment variables for every task."},
             },
             **runtime_rules,
         },
@@ -253,7 +285,7 @@ schema = {
                     "type": "array",
                     "items": {"type": "string", "minLength": 1},
                 },
-                "env": {**str_map, "description": "Environment variables of the container."},
+                "env": {**env_map, "description": "Environment variables of the container."},
                 "secrets": {"type": "array", "items": {"$ref": "#/$defs/k8s_secret"}},
                 "config_maps": {
                     "type": "array",
@@ -297,9 +329,9 @@ schema = {
                     "description": "Key of the secret, for `env`.",
                 },
                 "env": {
+                    **env_map["propertyNames"],
                     "type": "string",
-                    "minLength": 1,
-                    "description": "Expose `key` as this environment variable.",
+                    "description": "Expose `key` as this environment variable (a name without `=`).",
                 },
                 "mount": {
                     "type": "string",
@@ -321,7 +353,7 @@ schema = {
                     "minLength": 1,
                     "description": "Interpreter in the image (default `python`).",
                 },
-                "env": {**str_map, "description": "Environment variables of the container."},
+                "env": {**env_map, "description": "Environment variables of the container."},
                 "mounts": {
                     "type": "array",
                     "items": {
@@ -344,8 +376,9 @@ schema = {
         },
         "quantity": {
             "type": ["string", "number"],
-            "pattern": "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$",
-            "description": "A Kubernetes quantity: `500m`, `2`, `512Mi`, `16Gi`.",
+            "pattern": "^(?=.*[1-9])[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$",
+            "exclusiveMinimum": 0,
+            "description": "A Kubernetes quantity greater than zero: `500m`, `2`, `0.5`, `512Mi`, `16Gi`.",
         },
         "preset": {
             "type": "object",
@@ -394,12 +427,20 @@ schema = {
                     "items": {"type": "string", "minLength": 1},
                     "description": "Node names or globs.",
                 },
-                "retries": {"type": "integer", "minimum": 0},
-                "retry_delay": duration,
-                "execution_timeout": duration,
-                "pool": {"type": "string", "minLength": 1},
-                "queue": {"type": "string", "minLength": 1},
-                "priority_weight": {"type": "integer"},
+                "retries": settings["retries"],
+                "retry_delay": settings["retry_delay"],
+                "execution_timeout": {
+                    **duration,
+                    "description": f"How long a task may run, e.g. `2h`; at most {MAX_DAYS} days.",
+                },
+                "pool": {"type": "string", "minLength": 1, "maxLength": 256},
+                "queue": {"type": "string", "minLength": 1, "maxLength": 256},
+                "priority_weight": {
+                    "type": "integer",
+                    "minimum": -INT32_MAX - 1,
+                    "maximum": INT32_MAX,
+                    "description": "Airflow priority weight, a 32-bit integer.",
+                },
                 "trigger_rule": {
                     "enum": [
                         "all_success",
@@ -421,7 +462,7 @@ schema = {
         },
         "schedule": {
             "type": ["string", "null"],
-            "description": "A cron expression, a preset (`@daily`), a duration (`6h`), or null for manual runs only.",
+            "description": f"A cron expression of 5 fields (minute hour day month weekday), a preset (`@daily`), a duration (`6h`, at most {MAX_DAYS} days), or null for manual runs only.",
         },
         "dag": {
             "type": "object",
@@ -443,7 +484,7 @@ schema = {
                 "dag_id": {
                     "type": "string",
                     "minLength": 1,
-                    "description": "DAG id; may use `{pipeline}` and `{environment}`. Default `{pipeline}_{environment}`.",
+                    "description": "DAG id; may use `{pipeline}` and `{environment}`. Default `{pipeline}_{environment}`. Once formatted: at most 250 ASCII letters, digits, `_`, `.` or `-`.",
                 },
                 "description": {"type": "string"},
                 "schedule": {"$ref": "#/$defs/schedule"},

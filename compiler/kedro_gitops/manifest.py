@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
-from .diagnostics import CompileError, Diagnostic, Location
-from .schedule import Schedule, ScheduleError, parse_schedule
+from .diagnostics import CompileError, Diagnostic, Location, did_you_mean
+from .schedule import MAX_DAYS, Schedule, ScheduleError, duration_seconds, parse_schedule
 from .schema import check_schema
 from .source import SourceMap, load_yaml
 
@@ -28,6 +30,7 @@ TASK_SETTINGS = (
     "priority_weight",
     "trigger_rule",
 )
+DURATIONS = ("retry_delay", "execution_timeout", "startup_timeout")  # keys holding a duration
 
 
 @dataclass(frozen=True)
@@ -157,42 +160,133 @@ class Manifest:
     data: Any = field(compare=False)
     diagnostics: tuple[Diagnostic, ...] = ()
     task_rules: tuple[TaskRule, ...] = ()
+    output_at: Location = field(default=Location(""))  # where `output` is written
 
 
 def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((mapping or {}).items()))
 
 
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names (`localtime` is the machine's own zone, not a name)."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime"} | {"UTC"})
+
+
+def _timezone_hint(name: str) -> str:
+    zones = time_zones()
+    same = [z for z in zones if z.lower() == name.lower()]
+    hint = f"did you mean `{same[0]}`?" if same else did_you_mean(name, zones)
+    return (
+        hint if hint.startswith("did you") else "use an IANA name such as `UTC` or `Europe/Paris`"
+    )
+
+
+def start_moment(text: str) -> datetime.datetime | None:
+    """A schema-valid `start_date` as a naive datetime; None when no such date exists."""
+    try:
+        return datetime.datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        return None
+
+
 def _check_settings(
     settings: Settings, data: dict[str, Any], path: tuple[str | int, ...], smap: SourceMap
 ) -> list[Diagnostic]:
-    """Semantic checks the schema cannot express: time zones."""
+    """Semantic checks the schema cannot express: time zones, dates, duration bounds."""
     found = []
-    if "timezone" in data:
-        try:
-            zoneinfo.ZoneInfo(settings.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            found.append(
-                Diagnostic(
-                    smap.at((*path, "timezone")),
-                    "error",
-                    "invalid-timezone",
-                    f"unknown time zone `{settings.timezone}`",
-                    hint="use an IANA name such as `UTC` or `Europe/Paris`",
-                )
+    if "timezone" in data and settings.timezone not in time_zones():
+        found.append(
+            Diagnostic(
+                smap.at((*path, "timezone")),
+                "error",
+                "invalid-timezone",
+                f"unknown time zone `{settings.timezone}`",
+                hint=_timezone_hint(settings.timezone),
             )
+        )
+    if "start_date" in data and start_moment(settings.start_date) is None:
+        found.append(
+            Diagnostic(
+                smap.at((*path, "start_date")),
+                "error",
+                "invalid-date",
+                f"start_date `{settings.start_date}` is not a date",
+                hint="use a real day and time: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, hours "
+                "0-23, a year from 1970 to 2999",
+            )
+        )
+    found += _check_durations(data, path, smap)
     return found
+
+
+def _check_durations(
+    data: dict[str, Any], path: tuple[str | int, ...], smap: SourceMap
+) -> list[Diagnostic]:
+    found = []
+    for key in DURATIONS:
+        if key in data:
+            try:
+                duration_seconds(data[key])
+            except ScheduleError as exc:
+                found.append(
+                    Diagnostic(
+                        smap.at((*path, key)),
+                        "error",
+                        "invalid-duration",
+                        f"{key}: {exc}",
+                        hint=f"durations are at most {MAX_DAYS} days (`{MAX_DAYS}d`)",
+                    )
+                )
+    return found
+
+
+def _check_continuous(
+    settings: Settings,
+    schedule: Schedule,
+    entry: dict[str, Any],
+    path: tuple[str | int, ...],
+    smap: SourceMap,
+) -> list[Diagnostic]:
+    """Airflow refuses a `@continuous` DAG that may have more than one active run."""
+    if schedule.value != "@continuous" or settings.max_active_runs == 1:
+        return []
+    key = "max_active_runs"
+    where = (*path, key) if key in entry else ("defaults", key)
+    return [
+        Diagnostic(
+            smap.at(where),
+            "error",
+            "invalid-max-active-runs",
+            f"a `@continuous` DAG has one run at a time; max_active_runs is "
+            f"{settings.max_active_runs}",
+            hint="set `max_active_runs: 1` for this DAG (Airflow refuses to load it otherwise)",
+        )
+    ]
+
+
+def _usable(key: str, value: Any) -> bool:
+    """False for a duration that _check_durations reports."""
+    try:
+        if key in DURATIONS:
+            duration_seconds(value)
+    except ScheduleError:
+        return False
+    return True
 
 
 def _task_rules(
     entries: list[dict[str, Any]], path: tuple[str | int, ...], label: str, smap: SourceMap
 ) -> tuple[TaskRule, ...]:
+    """Task rules, without the settings already reported as invalid."""
     return tuple(
         TaskRule(
             label=f"{label}[{i}]",
             tags=tuple(entry.get("tags", ())),
             nodes=tuple(entry.get("nodes", ())),
-            settings=tuple((k, entry[k]) for k in TASK_SETTINGS if k in entry),
+            settings=tuple(
+                (k, entry[k]) for k in TASK_SETTINGS if k in entry and _usable(k, entry[k])
+            ),
             location=smap.at((*path, i)),
         )
         for i, entry in enumerate(entries)
@@ -204,6 +298,10 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
     errors: list[Diagnostic] = []
     defaults = Settings().overlay(data.get("defaults", {}))
     errors += _check_settings(defaults, data.get("defaults", {}), ("defaults",), smap)
+    for name, spec in data.get("executors", {}).items():
+        errors += _check_durations(spec, ("executors", name), smap)
+    for i, rule in enumerate(data.get("tasks", [])):
+        errors += _check_durations(rule, ("tasks", i), smap)
     environments = {
         name: Environment(
             name,
@@ -231,13 +329,22 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
         # A DAG's own `executor` (one name, or one per environment): see DagSpec.executor_for.
         settings = defaults.overlay({k: v for k, v in entry.items() if k != "executor"})
         errors += _check_settings(settings, entry, path, smap)
+        for i, rule in enumerate(entry.get("tasks", [])):
+            errors += _check_durations(rule, (*path, "tasks", i), smap)
         try:
-            schedule = parse_schedule(entry.get("schedule"))
+            schedule = parse_schedule(entry.get("schedule"), start_moment(settings.start_date))
         except ScheduleError as exc:
             errors.append(
-                Diagnostic(smap.at((*path, "schedule")), "error", "invalid-schedule", str(exc))
+                Diagnostic(
+                    smap.at((*path, "schedule")),
+                    "error",
+                    "invalid-schedule",
+                    str(exc),
+                    hint=exc.hint,
+                )
             )
             schedule = Schedule("none")
+        errors += _check_continuous(settings, schedule, entry, path, smap)
         rules = tuple(
             Rule(
                 i,
@@ -285,6 +392,7 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
         data=data,
         diagnostics=tuple(errors),
         task_rules=_task_rules(data.get("tasks", []), ("tasks",), "tasks", smap),
+        output_at=smap.at(("output",)) if "output" in data else Location(smap.file, 1, 1),
     )
 
 

@@ -11,8 +11,10 @@ from .diagnostics import Diagnostic, did_you_mean
 from .manifest import POD_TYPES, DagSpec, Environment, Executor, Manifest
 from .snapshot import EnvSnapshot, Node, ProjectSnapshot, env_key
 
-_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_DAG_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")  # Airflow's ids; `<dag_id>.py` fits in 255 bytes
 _PLACEHOLDERS = {"pipeline", "environment"}
+_ALLOWED = "the placeholders are `{pipeline}` and `{environment}`, without `!` or `:`"
+TAG_MAX = 100  # Airflow refuses a DAG with a longer tag
 
 
 @dataclass(frozen=True)
@@ -28,33 +30,63 @@ class Target:
     package: str = ""  # the project's Python package
 
 
+def _template_problem(template: str) -> tuple[str, str] | None:
+    """Why a dag_id template cannot be formatted, and a hint; None when it can."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"malformed dag_id `{template}`: {exc}", _ALLOWED
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in _PLACEHOLDERS:
+            return f"unknown placeholder `{{{name}}}` in dag_id", did_you_mean(name, _PLACEHOLDERS)
+        if spec or conversion:
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            return f"placeholder `{{{shown}}}` in dag_id has a conversion or format", _ALLOWED
+    return None
+
+
 def _dag_id(spec: DagSpec, environment: str) -> tuple[str, list[Diagnostic]]:
     template = spec.dag_id or "{pipeline}_{environment}"
-    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-    if fields - _PLACEHOLDERS:
-        unknown = sorted(fields - _PLACEHOLDERS)[0]
-        return "", [
-            Diagnostic(
-                spec.at("dag_id"),
-                "error",
-                "invalid-dag-id",
-                f"unknown placeholder `{{{unknown}}}` in dag_id",
-                hint=did_you_mean(unknown, _PLACEHOLDERS),
-            )
-        ]
+    problem = _template_problem(template)
+    if problem:
+        message, hint = problem
+        return "", [Diagnostic(spec.at("dag_id"), "error", "invalid-dag-id", message, hint=hint)]
     pipeline = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.pipeline).strip("_") or "default"
     dag_id = template.format(pipeline=pipeline, environment=environment)
-    if not _DAG_ID.match(dag_id) or len(dag_id) > 250:
+    if not _DAG_ID.fullmatch(dag_id):
         return dag_id, [
             Diagnostic(
                 spec.at("dag_id"),
                 "error",
                 "invalid-dag-id",
-                f"dag_id `{dag_id}` is not a valid Airflow id",
-                hint="use at most 250 letters, digits, `_`, `.` or `-`",
+                f"dag_id {dag_id!r} is not a valid Airflow id"
+                + (f" ({len(dag_id)} characters)" if len(dag_id) > 250 else ""),
+                hint="use at most 250 ASCII letters, digits, `_`, `.` or `-`",
             )
         ]
     return dag_id, []
+
+
+def _tag_problems(spec: DagSpec, environment: Environment) -> list[Diagnostic]:
+    """The tags every DAG file gets, `pipeline:<name>` and `env:<name>`, within Airflow's limit."""
+    automatic = (
+        ("pipeline", "pipeline", spec.pipeline, spec.at("pipeline")),
+        ("env", "environment", environment.name, environment.location),
+    )
+    return [
+        Diagnostic(
+            where,
+            "error",
+            "tag-too-long",
+            f"the DAG tag `{prefix}:{name[:40]}...` is {len(prefix) + 1 + len(name)} "
+            f"characters long; Airflow allows {TAG_MAX}",
+            hint=f"shorten the {noun} name to at most {TAG_MAX - len(prefix) - 1} characters",
+        )
+        for prefix, noun, name, where in automatic
+        if len(prefix) + 1 + len(name) > TAG_MAX
+    ]
 
 
 def _executor(
@@ -114,6 +146,8 @@ def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target],
                 continue
             executor, found = _executor(manifest, spec, environment)
             problems += found
+            dag_id, id_problems = _dag_id(spec, env_name)
+            problems += id_problems + _tag_problems(spec, environment)
             catalog = project.environments[
                 env_key(environment.kedro_env, environment.conf_source, environment.env)
             ]
@@ -132,9 +166,7 @@ def resolve(manifest: Manifest, project: ProjectSnapshot) -> tuple[list[Target],
                     )
                 )
                 break
-            dag_id, found = _dag_id(spec, env_name)
-            problems += found
-            if executor is not None and not found:
+            if executor is not None and not id_problems:
                 targets.append(
                     Target(
                         spec, dag_id, environment, executor, nodes, catalog, project.package_name

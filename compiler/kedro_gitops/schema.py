@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,9 @@ def _unknown_keys(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
     ]
 
 
+_RANGE = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
 def _describe(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         return _unknown_keys(error, smap)
@@ -55,6 +59,17 @@ def _describe(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
     where = "/".join(str(p) for p in path) or "manifest"
     value: Any = error.validator_value
     schema: Any = error.schema
+    described = schema.get("description", "") if isinstance(schema, dict) else ""
+    if "propertyNames" in error.absolute_schema_path:  # a mapping key: `path` is the mapping's
+        return [
+            Diagnostic(
+                smap.at((*path, str(error.instance)), key=True),
+                "error",
+                "invalid-name",
+                f"{where}: invalid name {error.instance!r}",
+                hint=described or "names may use letters, digits, `_`, `.` and `-`",
+            )
+        ]
     code, message, hint = "schema", f"{where}: {error.message}", ""
     if error.validator == "required":
         code = "missing-key"
@@ -64,20 +79,39 @@ def _describe(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
         hint = did_you_mean(str(error.instance), [str(o) for o in options])
     elif error.validator == "type":
         code, message = "wrong-type", f"{where}: expected {value}, got {error.instance!r}"
-    elif error.validator == "propertyNames":
-        code, hint = "invalid-name", "names may use letters, digits, `_`, `.` and `-`"
+        if "integer" in value and isinstance(error.instance, float):
+            hint = "write a whole number without a decimal point: `1`, not `1.0`"
     elif error.validator == "pattern":
         code = "invalid-format"
         message = f"{where}: {error.instance!r} is not in the expected format"
-        hint = schema.get("description", "") if isinstance(schema, dict) else ""
+        hint = described
+    elif error.validator in _RANGE:
+        code, hint = "out-of-range", described
+    elif error.validator in ("minLength", "maxLength"):
+        code, hint = "invalid-length", described
     return [Diagnostic(smap.at(path), "error", code, message, hint=hint)]
+
+
+def _is_integer(_checker: Any, instance: Any) -> bool:
+    """An int, not a bool and not a float such as `1.0` (Airflow wants ints)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _is_number(_checker: Any, instance: Any) -> bool:
+    """A finite int or float: `.inf` and `.nan` escape every numeric bound."""
+    if isinstance(instance, float):
+        return math.isfinite(instance)
+    return _is_integer(_checker, instance)
 
 
 def check_schema(data: Any, smap: SourceMap) -> list[Diagnostic]:
     """Every schema violation in `data`, located through `smap`."""
     import jsonschema  # imported when needed: a compile starts the project's interpreter first
 
-    validator = jsonschema.Draft202012Validator(deploy_schema())
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
+    strict = jsonschema.validators.extend(base, type_checker=checker)  # type: ignore[no-untyped-call]
+    validator = strict(deploy_schema())
     found: set[Diagnostic] = set()
     for error in validator.iter_errors(data):
         for leaf in _flatten(error):

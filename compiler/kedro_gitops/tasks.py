@@ -31,6 +31,8 @@ class TaskOptions:
 
 def quantity(value: str | float) -> float:
     """A Kubernetes quantity as a number: `500m` is 0.5, `2Gi` is 2147483648."""
+    if isinstance(value, int | float):  # `str()` may write it in exponent form: `1e-05`
+        return float(value)
     match = _QUANTITY.match(str(value))
     if not match:
         raise ValueError(f"not a quantity: {value!r}")
