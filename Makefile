@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: install dags check test lint format clean bench
+.PHONY: install dags check test lint format clean bench fuzz
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,9 @@ lint: install
 
 test: lint  ## the whole suite
 	$(BIN)/python -m pytest
+
+fuzz: install  ## the fuzz suite at 10,000 examples per property
+	KEDRO_GITOPS_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q
 
 format: install
 	$(BIN)/ruff format compiler tests

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import cache
 from .diagnostics import CompileError, Diagnostic, Location, has_errors
-from .header import owner_line, unprintable
+from .header import owner_line
+from .paths import manifest_id, output_problems, repository_root
 from .project import ProjectRequest, Reading
 from .source import load_yaml
 
@@ -93,36 +93,6 @@ def read_manifest(path: Path) -> tuple[str, str]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), name
 
 
-def _repository_root(folder: Path) -> Path | None:
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-def manifest_id(path: Path, output: str) -> str:
-    """How generated files name their manifest: its path in the git repository, or else relative
-    to the output folder's parent (the same for the usual layout), so any checkout agrees."""
-    manifest = path.resolve()
-    root = _repository_root(manifest.parent) or (manifest.parent / output).resolve().parent
-    found = os.path.relpath(manifest, root).replace(os.sep, "/")
-    bad = unprintable(found)
-    if bad is not None:
-        raise CompileError(
-            [
-                Diagnostic(
-                    Location(found.encode("unicode_escape").decode("ascii")),
-                    "error",
-                    "manifest-name",
-                    f"the manifest's path holds the character {bad!r}, which a generated file "
-                    "cannot name",
-                    hint="rename the manifest or its folder",
-                )
-            ]
-        )
-    return found
-
-
 def load_manifest(path: Path) -> Manifest:
     from .manifest import manifest_from_data
 
@@ -140,14 +110,18 @@ def build(path: Path, *, use_cache: bool = True, need_plan: bool = True) -> Buil
     text, name = read_manifest(path)
     data, smap = load_yaml(text, name)
     where = path.resolve()  # generated files name the manifest by where it sits
-    place = f"{name}\n{where}\n{_repository_root(where.parent)}"
+    place = f"{name}\n{where}\n{repository_root(where.parent)}"
     root = path.parent
     early = ProjectRequest.from_data(data, smap.file)
     reading = Reading(early, root, use_cache=use_cache) if early else None
     if reading is not None and reading.from_cache and not need_plan:
         hit = cache.load(cache.build_key(text, place, reading.cache_key))
         if hit is not None:
-            return Build.from_cache(hit, name, root)
+            cached = Build.from_cache(hit, name, root)
+            blocked = output_problems(root, cached.output, Location(name))
+            if blocked:
+                raise CompileError(blocked)
+            return cached
     from .manifest import manifest_from_data
     from .plan import build_plan
     from .render import render_plan
@@ -164,10 +138,15 @@ def build(path: Path, *, use_cache: bool = True, need_plan: bool = True) -> Buil
         if reading is not None:
             reading.cancel()
         raise
-    plan = replace(build_plan(manifest, snapshot), manifest=manifest_id(path, manifest.output))
+    blocked = output_problems(root, manifest.output, manifest.output_at)
+    try:
+        plan = build_plan(manifest, snapshot)
+    except CompileError as exc:
+        raise CompileError([*exc.diagnostics, *blocked]) from None
+    plan = replace(plan, manifest=manifest_id(path, manifest.output))
     from .workspace import check_checkout
 
-    found = check_checkout(plan, (root / manifest.project_path).resolve())
+    found = [*blocked, *check_checkout(plan, (root / manifest.project_path).resolve())]
     if found:
         problems = (*plan.diagnostics, *found)
         if has_errors(problems):

@@ -57,7 +57,7 @@ def airflow_view_problems(result: Build) -> list[str]:
     """What makes Airflow load something other than the generated files: a copy of one in a
     subfolder or a zip, or an `.airflowignore` that hides one."""
     from .airflow_view import copies, hidden
-    from .workspace import repository_root
+    from .paths import repository_root
 
     top = repository_root(result.out_dir.resolve()) or result.out_dir.resolve()
     names = sorted(result.files)

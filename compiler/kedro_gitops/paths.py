@@ -1,10 +1,65 @@
-"""Checks of manifest paths against the file system."""
+"""Where the manifest and its output folder sit: the repository, and checks against the file
+system."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from .diagnostics import Diagnostic, Location
+from .diagnostics import CompileError, Diagnostic, Location
+from .header import unprintable
+
+
+def repository_root(folder: Path) -> Path | None:
+    """The top of the git work tree that holds `folder`, found as git finds it, or None."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def manifest_id(path: Path, output: str) -> str:
+    """How generated files name their manifest: its path in the git repository, or else relative
+    to the output folder's parent (the same for the usual layout), so any checkout agrees."""
+    manifest = path.resolve()
+    root = repository_root(manifest.parent) or (manifest.parent / output).resolve().parent
+    found = os.path.relpath(manifest, root).replace(os.sep, "/")
+    bad = unprintable(found)
+    if bad is not None:
+        raise CompileError(
+            [
+                Diagnostic(
+                    Location(found.encode("unicode_escape").decode("ascii")),
+                    "error",
+                    "manifest-name",
+                    f"the manifest's path holds the character {bad!r}, which a generated file "
+                    "cannot name",
+                    hint="rename the manifest or its folder",
+                )
+            ]
+        )
+    return found
+
+
+def output_problems(root: Path, output: str, where: Location) -> list[Diagnostic]:
+    """Why the DAG files cannot go to `root / output`: not a folder, or outside the manifest's
+    git repository (files there are never committed, so Airflow never receives them)."""
+    blocked = output_problem(root, output, where)
+    if blocked is not None:
+        return [blocked]
+    top = repository_root(root.resolve())
+    if top is not None and not (root / output).resolve().is_relative_to(top.resolve()):
+        return [
+            Diagnostic(
+                where,
+                "error",
+                "output-outside-repository",
+                f"output `{output}` is outside the git repository {top.name}/: its files would "
+                "never be committed, and Airflow receives only committed files",
+                hint="write the DAG files to a folder of the repository, e.g. `dags`",
+            )
+        ]
+    return []
 
 
 def output_problem(root: Path, output: str, where: Location) -> Diagnostic | None:

@@ -11,45 +11,7 @@ from .diagnostics import Diagnostic
 from .runtime import listed
 
 if TYPE_CHECKING:
-    from .manifest import Manifest
     from .plan import Plan
-
-
-def repository_root(folder: Path) -> Path | None:
-    """The top of the git work tree that holds `folder`, found as git finds it, or None."""
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-def output_problems(manifest: Manifest, root: Path) -> list[Diagnostic]:
-    """The output folder must be a folder, inside the manifest's repository: files outside it are
-    never committed, so Airflow never receives them."""
-    out_dir = root / manifest.output
-    if out_dir.exists() and not out_dir.is_dir():
-        return [
-            Diagnostic(
-                manifest.output_at,
-                "error",
-                "output-not-a-folder",
-                f"`output: {manifest.output}` names a file, not a folder",
-                hint="name a folder for the DAG files, e.g. `dags`",
-            )
-        ]
-    top = repository_root(root.resolve())
-    if top is not None and not out_dir.resolve().is_relative_to(top.resolve()):
-        return [
-            Diagnostic(
-                manifest.output_at,
-                "error",
-                "output-outside-repository",
-                f"`output: {manifest.output}` is outside the git repository {top.name}/: its "
-                "files would never be committed, and Airflow receives only committed files",
-                hint="write the DAG files to a folder of the repository, e.g. `dags`",
-            )
-        ]
-    return []
 
 
 def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
