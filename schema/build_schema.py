@@ -68,6 +68,90 @@ settings = {
     },
     "executor": {"type": "string", "description": "Name of an entry of `executors`."},
 }
+
+
+def _k8s(required: list[str], **properties: object) -> dict[str, object]:
+    """An object of the Kubernetes API: only its own keys, the required ones present."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": properties,
+    }
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _list(item: object) -> dict[str, object]:
+    return {"type": "array", "items": item}
+
+
+_text = {"type": "string", "minLength": 1}
+_texts = _list({"type": "string"})
+_weight = {"type": "integer", "minimum": 1, "maximum": 100}
+# The pod spec's affinity and tolerations, as the Kubernetes client builds them: a missing
+# required key or a wrong type would fail when Airflow imports the DAG file.
+K8S_DEFS: dict[str, object] = {
+    "k8s_toleration": _k8s(
+        [],
+        key={"type": "string"},
+        operator={"enum": ["Exists", "Equal"]},
+        value={"type": "string"},
+        effect={"enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"]},
+        tolerationSeconds={"type": "integer"},
+    ),
+    "k8s_requirement": _k8s(
+        ["key", "operator"],
+        key=_text,
+        operator={"enum": ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]},
+        values=_texts,
+    ),
+    "k8s_node_term": _k8s(
+        [],
+        matchExpressions=_list(_ref("k8s_requirement")),
+        matchFields=_list(_ref("k8s_requirement")),
+    ),
+    "k8s_label_selector": _k8s(
+        [],
+        matchExpressions=_list(_ref("k8s_requirement")),
+        matchLabels={"type": "object", "additionalProperties": {"type": "string"}},
+    ),
+    "k8s_pod_term": _k8s(
+        ["topologyKey"],
+        topologyKey=_text,
+        labelSelector=_ref("k8s_label_selector"),
+        namespaceSelector=_ref("k8s_label_selector"),
+        namespaces=_texts,
+        matchLabelKeys=_texts,
+        mismatchLabelKeys=_texts,
+    ),
+    "k8s_pod_affinity": _k8s(
+        [],
+        requiredDuringSchedulingIgnoredDuringExecution=_list(_ref("k8s_pod_term")),
+        preferredDuringSchedulingIgnoredDuringExecution=_list(
+            _k8s(
+                ["weight", "podAffinityTerm"], weight=_weight, podAffinityTerm=_ref("k8s_pod_term")
+            )
+        ),
+    ),
+    "k8s_affinity": _k8s(
+        [],
+        nodeAffinity=_k8s(
+            [],
+            requiredDuringSchedulingIgnoredDuringExecution=_k8s(
+                ["nodeSelectorTerms"],
+                nodeSelectorTerms={**_list(_ref("k8s_node_term")), "minItems": 1},
+            ),
+            preferredDuringSchedulingIgnoredDuringExecution=_list(
+                _k8s(["weight", "preference"], weight=_weight, preference=_ref("k8s_node_term"))
+            ),
+        ),
+        podAffinity=_ref("k8s_pod_affinity"),
+        podAntiAffinity=_ref("k8s_pod_affinity"),
+    ),
+}
 EXECUTOR_TYPES = ["subprocess", "bash", "python", "venv", "kubernetes", "gke", "docker"]
 runtime_options = {
     "runtime": {
@@ -180,6 +264,7 @@ schema = {
         "dags": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/dag"}},
     },
     "$defs": {
+        **K8S_DEFS,
         "executor": {
             "type": "object",
             "required": ["type"],
@@ -295,12 +380,12 @@ schema = {
                 "node_selector": str_map,
                 "tolerations": {
                     "type": "array",
-                    "items": {"type": "object"},
+                    "items": {"$ref": "#/$defs/k8s_toleration"},
                     "description": "Kubernetes tolerations, as in a pod spec.",
                 },
                 "affinity": {
-                    "type": "object",
-                    "description": "Kubernetes affinity, as in a pod spec.",
+                    "$ref": "#/$defs/k8s_affinity",
+                    "description": "Kubernetes affinity, as in a pod spec (camelCase keys).",
                 },
                 "labels": str_map,
                 "annotations": str_map,
