@@ -21,8 +21,10 @@ def repository_root(folder: Path) -> Path | None:
 def manifest_id(path: Path, output: str) -> str:
     """How generated files name their manifest: its path in the git repository, or else relative
     to the output folder's parent (the same for the usual layout), so any checkout agrees."""
-    manifest = path.resolve()
-    root = repository_root(manifest.parent) or (manifest.parent / output).resolve().parent
+    manifest = Path(os.path.abspath(path))  # symlinks kept: a checkout has them as they are
+    root = (
+        repository_root(manifest.parent) or Path(os.path.abspath(manifest.parent / output)).parent
+    )
     found = os.path.relpath(manifest, root).replace(os.sep, "/")
     bad = unprintable(found)
     if bad is not None:
