@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kedro_gitops.cli import plan_text
 from kedro_gitops.manifest import parse_manifest
 from kedro_gitops.plan import build_plan
 from kedro_gitops.render import render_plan
@@ -23,7 +24,7 @@ from kedro_gitops.snapshot import ProjectSnapshot, env_key
 
 from conftest import BIN, CASES, run
 
-PAYLOAD = "{{ 7*7 }}{% raw %}$(touch pwned)`touch pwned`'\";touch pwned;#\\N{BULLET}\\x41\"\"\""
+PAYLOAD = '{{ 7*7 }}{% raw %}$(touch pwned)`touch pwned`\'";touch pwned;#\\N{BULLET}\\x41"""'
 EXECUTORS = ("subprocess", "venv", "python", "kubernetes", "gke", "docker")
 
 
@@ -164,3 +165,16 @@ def test_values_reach_airflow_verbatim_and_run_nothing(
         assert holders, f"{value!r} reached no field Airflow sees"
         # Each value shows only whole (a rendered `{{ 7*7 }}` would leave `49` before it).
         assert all(value in s or value[:90] in s for s in holders), (marker, holders)
+
+
+def test_plan_output_keeps_each_value_on_its_line() -> None:
+    text, snapshot, _ = case("python")
+    [env] = snapshot["environments"].values()
+    [nodes] = env["pipelines"].values()
+    nodes[1]["name"] = "split\n::error::x"
+    plan = build_plan(
+        parse_manifest(text, "pipelines.deploy.yaml"), ProjectSnapshot.from_json(snapshot)
+    )
+    shown = plan_text(plan)
+    assert "split\\n::error::x" in shown
+    assert not any(line.startswith("::") for line in shown.split("\n"))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .build import Build, build
-from .diagnostics import CompileError, Diagnostic, Location, format_json, format_text
+from .diagnostics import CompileError, Diagnostic, Location, escape, format_json, format_text
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -28,6 +28,11 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
         print(format_text(diagnostics), file=sys.stderr)
 
 
+def _say(text: str) -> None:
+    """A line for the user, user values escaped: none can start a line of its own."""
+    print(escape(text), file=sys.stderr)
+
+
 def _compile(result: Build, args: argparse.Namespace) -> int:
     from .output import write
 
@@ -35,21 +40,17 @@ def _compile(result: Build, args: argparse.Namespace) -> int:
     for change in done:
         path = f"{result.output}/{change.name}"
         if change.kind == "orphaned" and change.edited:
-            print(
+            _say(
                 f"     kept {path}: generated from {result.manifest_file} and edited since, and "
-                "no longer compiled; remove it yourself if it is not needed",
-                file=sys.stderr,
+                "no longer compiled; remove it yourself if it is not needed"
             )
         else:
             verb = {"missing": "created", "changed": "updated", "orphaned": "removed"}[change.kind]
             note = " (it differed from what was generated)" if change.edited else ""
-            print(f"{verb:>9} {path}{note}", file=sys.stderr)
+            _say(f"{verb:>9} {path}{note}")
     for problem in airflow_view_problems(result):
-        print(f"  warning {result.output}/{problem}", file=sys.stderr)
-    print(
-        f"{len(result.files)} DAG file(s) in {result.output}/, {len(done)} changed",
-        file=sys.stderr,
-    )
+        _say(f"  warning {result.output}/{problem}")
+    _say(f"{len(result.files)} DAG file(s) in {result.output}/, {len(done)} changed")
     return OUT_OF_SYNC if done and args.exit_non_zero_on_change else OK
 
 
@@ -83,31 +84,19 @@ def _check(result: Build, args: argparse.Namespace) -> int:
     problems += [f"{n} (untracked)" for n in untracked(result.out_dir, sorted(result.files))]
     seen = airflow_view_problems(result)
     if problems or seen:
-        print(
-            f"{result.output}/ is out of date: {', '.join(problems + seen)}",
-            file=sys.stderr,
-        )
+        _say(f"{result.output}/ is out of date: {', '.join(problems + seen)}")
         if problems:
-            print(
-                "run `kedro-gitops compile`, then `git add` and commit the DAG files",
-                file=sys.stderr,
-            )
+            _say("run `kedro-gitops compile`, then `git add` and commit the DAG files")
         if seen:
-            print(
-                "remove the copies, and make `.airflowignore` leave the generated files visible",
-                file=sys.stderr,
-            )
+            _say("remove the copies, and make `.airflowignore` leave the generated files visible")
         return OUT_OF_SYNC
-    print(
-        f"{result.output}/ is up to date ({len(result.files)} DAG file(s))",
-        file=sys.stderr,
-    )
+    _say(f"{result.output}/ is up to date ({len(result.files)} DAG file(s))")
     return OK
 
 
 def _validate(result: Build, args: argparse.Namespace) -> int:
     assert result.plan is not None
-    print(f"{result.manifest_file}: valid, {len(result.plan.dags)} DAG(s)", file=sys.stderr)
+    _say(f"{result.manifest_file}: valid, {len(result.plan.dags)} DAG(s)")
     return OK
 
 
@@ -137,7 +126,7 @@ def plan_text(plan: Plan) -> str:
                 lines.append(f"  {'':<{width}}  {', '.join(shown)}")
         for up, down in dag.edges:
             lines.append(f"  {up} >> {down}  via {', '.join(dag.datasets[(up, down)])}")
-    return "\n".join(lines)
+    return "\n".join(escape(line) for line in lines)
 
 
 def plan_json(plan: Plan) -> str:

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .diagnostics import escape
+
 
 @dataclass(frozen=True)
 class DagFacts:
@@ -183,7 +185,7 @@ def summary_text(summary: Summary, against: str) -> str:
     for change in summary.changed:
         lines.append(f"  ~ {change.dag_id}")
         lines += _dag_lines(change, "      ", "")
-    return "\n".join(lines)
+    return "\n".join(map(escape, lines))
 
 
 def summary_markdown(summary: Summary, against: str) -> str:
@@ -195,7 +197,7 @@ def summary_markdown(summary: Summary, against: str) -> str:
     for change in summary.changed:
         lines.append(f"- :pencil2: `{change.dag_id}`")
         lines += _dag_lines(change, "  - ", "`")
-    return "\n".join(lines)
+    return "\n".join(map(escape, lines))
 
 
 def summary_json(summary: Summary) -> str:
