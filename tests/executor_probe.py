@@ -57,7 +57,10 @@ def describe(task: object) -> dict:
             "callable": task.python_callable.__name__,  # type: ignore[attr-defined]
             "op_kwargs": task.op_kwargs,  # type: ignore[attr-defined]
             "do_xcom_push": task.do_xcom_push,  # type: ignore[attr-defined]
-            **{k.lower(): module.get(k) for k in ("PYTHON", "KEDRO_RUN", "ENV", "WORKDIR", "PIPELINE", "KEDRO_ENV")},
+            **{
+                k.lower(): module.get(k)
+                for k in ("PYTHON", "KEDRO_RUN", "ENV", "WORKDIR", "PIPELINE", "KEDRO_ENV")
+            },
         }
     return out
 
