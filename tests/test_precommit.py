@@ -73,7 +73,7 @@ def test_hook_regenerates_dags_and_stops_the_commit_until_they_are_staged(
     assert not landed, out
     assert "kedro-gitops (regenerate Airflow DAGs)" in out
     assert "Failed" in out
-    assert "changed dags/data_processing_base.py" in out
+    assert "updated dags/data_processing_base.py" in out
     assert 'schedule="30 4 * * *"' in (repo / "dags/data_processing_base.py").read_text()
 
     git(repo, "add", "dags")
@@ -95,7 +95,7 @@ def test_a_new_dag_file_also_stops_the_commit(
     git(repo, "add", "pipelines.deploy.yaml")
     landed, out = commit(repo, pre_commit_home, "science in base too")
     assert not landed, out
-    assert "missing dags/data_science_base.py" in out
+    assert "created dags/data_science_base.py" in out
     git(repo, "add", "dags")
     landed, out = commit(repo, pre_commit_home, "science in base too")
     assert landed, out
