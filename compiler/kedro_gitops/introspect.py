@@ -248,7 +248,7 @@ def snapshot(project: Path, specs: dict[str, dict[str, Any]], wanted: set[str]) 
         _import_failure(str(w.message), project) for w in caught if IMPORT_FAILURE in str(w.message)
     ]
     if broken:
-        raise ImportError("\n".join(broken))
+        raise ImportError("; ".join(broken))
     return {
         "kedro_version": kedro.__version__,
         "package_name": metadata.package_name,
