@@ -165,6 +165,28 @@ def test_kedro_plugin_runs_inside_the_project(checkout: Path) -> None:
     assert "valid, 3 DAG(s)" in proc.stderr
 
 
+def test_commands_find_the_manifest_from_any_folder_of_the_project(checkout: Path) -> None:
+    deep = checkout / "examples/spaceflights/src/spaceflights"
+    proc = kedro_gitops("validate", cwd=deep)
+    assert proc.returncode == OK, proc.stderr
+    assert "valid, 3 DAG(s)" in proc.stderr
+    proc = run(
+        [str(BIN / "python"), "-m", "kedro", "gitops", "--help"],
+        checkout / "examples/spaceflights",
+    )
+    assert "usage: kedro gitops" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["compile", "check", "validate", "plan"])
+def test_help_lists_options_exit_codes_and_an_example(command: str, tmp_path: Path) -> None:
+    proc = kedro_gitops(command, "--help", cwd=tmp_path)
+    assert proc.returncode == OK
+    assert "exit codes:" in proc.stdout
+    assert "2 invalid manifest or project" in proc.stdout
+    assert f"example:\n  kedro-gitops {command}" in proc.stdout
+    assert ("markdown" in proc.stdout) == (command == "plan")
+
+
 NIGHTLY = """\
 version: 1
 project: {path: examples/spaceflights}

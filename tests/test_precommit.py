@@ -74,6 +74,7 @@ def test_hook_regenerates_dags_and_stops_the_commit_until_they_are_staged(
     assert "kedro-gitops (regenerate Airflow DAGs)" in out
     assert "Failed" in out
     assert "updated dags/data_processing_base.py" in out
+    assert "then `git add dags` and commit again" in out
     assert 'schedule="30 4 * * *"' in (repo / "dags/data_processing_base.py").read_text()
 
     git(repo, "add", "dags")

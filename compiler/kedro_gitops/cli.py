@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 from . import __version__
 from .build import Build, build
 from .diagnostics import CompileError, Diagnostic, Location, escape, format_json, format_text
+from .paths import find_manifest
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -51,7 +52,13 @@ def _compile(result: Build, args: argparse.Namespace) -> int:
     for problem in airflow_view_problems(result):
         _say(f"  warning {result.output}/{problem}")
     _say(f"{len(result.files)} DAG file(s) in {result.output}/, {len(done)} changed")
-    return OUT_OF_SYNC if done and args.exit_non_zero_on_change else OK
+    if done and args.exit_non_zero_on_change:
+        _say(
+            f"the DAG files changed: review them, then `git add {result.output}` and commit again "
+            "(`git commit -a` alone would leave new DAG files out)"
+        )
+        return OUT_OF_SYNC
+    return OK
 
 
 def airflow_view_problems(result: Build) -> list[str]:
@@ -179,28 +186,52 @@ COMMANDS = {
     "validate": (_validate, "check the manifest against the project; write nothing"),
     "plan": (_plan, "show each DAG's tasks, their nodes and the rule that placed them"),
 }
+EXITS = {
+    "compile": "0 done\n  1 a file was written or removed (with --exit-non-zero-on-change)",
+    "check": "0 up to date\n  1 out of date (the diff is on stdout)",
+    "validate": "0 valid",
+    "plan": "0 shown",
+}
+EXAMPLES = {
+    "compile": "kedro-gitops compile --exit-non-zero-on-change",
+    "check": "kedro-gitops check --manifest deploy/pipelines.deploy.yaml",
+    "validate": "kedro-gitops validate --format json",
+    "plan": "kedro-gitops plan --against origin/main --format markdown",
+}
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "kedro-gitops") -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
-        prog="kedro-gitops",
+        prog=prog,
         description="Compile pipelines.deploy.yaml and a Kedro project into Airflow DAG files.",
+        epilog=f"example: {prog} compile; `{prog} COMMAND --help` for each command",
     )
     root.add_argument("--version", action="version", version=f"kedro-gitops {__version__}")
-    sub = root.add_subparsers(dest="command", required=True)
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        example = EXAMPLES[name].replace("kedro-gitops", prog, 1)
+        cmd = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=f"exit codes:\n  {EXITS[name]}\n  2 invalid manifest or project (diagnostics "
+            f"are printed)\n  3 internal error (a bug)\n\nexample:\n  {example}",
+        )
         cmd.add_argument(
             "--manifest",
             type=Path,
-            default=Path("pipelines.deploy.yaml"),
-            help="manifest path (default: ./pipelines.deploy.yaml)",
+            default=None,
+            help="manifest path (default: pipelines.deploy.yaml in this folder or the nearest "
+            "one above it)",
         )
         cmd.add_argument(
             "--format",
             choices=("text", "json", "markdown") if name == "plan" else ("text", "json"),
             default="text",
-            help="output format (markdown: a pull request comment for plan --against)",
+            help="text, json, or markdown (a pull request comment; with --against)"
+            if name == "plan"
+            else "text or json (the diagnostics)",
         )
         cmd.add_argument(
             "--no-cache",
@@ -222,12 +253,13 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "kedro-gitops") -> int:
+    args = parser(prog).parse_args(argv)
     handler = COMMANDS[args.command][0]
     try:
         need_plan = args.command in ("plan", "validate")
-        result = build(args.manifest, use_cache=not args.no_cache, need_plan=need_plan)
+        manifest = args.manifest or find_manifest(Path.cwd())
+        result = build(manifest, use_cache=not args.no_cache, need_plan=need_plan)
         _report(result.diagnostics, "text" if args.command == "plan" else args.format)
         return handler(result, args)
     except CompileError as exc:

@@ -32,7 +32,7 @@ def candidates(project_dir: Path, root: Path) -> list[Path]:
     kedro_script = shutil.which("kedro")
     if kedro_script:
         found.append(Path(kedro_script).parent / "python")
-    return found
+    return list(dict.fromkeys(Path(os.path.abspath(p)) for p in found))  # each path once
 
 
 def discover(

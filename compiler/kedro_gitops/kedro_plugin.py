@@ -20,4 +20,4 @@ def commands() -> None:
 @click.pass_context
 def gitops(ctx: click.Context) -> None:
     """Compile pipelines.deploy.yaml into Airflow DAGs (see `kedro gitops --help`)."""
-    ctx.exit(main(ctx.args or ["--help"]))
+    ctx.exit(main(ctx.args or ["--help"], prog="kedro gitops"))

@@ -9,6 +9,17 @@ from pathlib import Path
 from .diagnostics import CompileError, Diagnostic, Location
 from .header import unprintable
 
+MANIFEST = "pipelines.deploy.yaml"
+
+
+def find_manifest(folder: Path) -> Path:
+    """The nearest `pipelines.deploy.yaml` in `folder` or above it, as git finds its root
+    (relative to `folder` when found there or above); else the name, which then is not found."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / MANIFEST).is_file():
+            return Path(os.path.relpath(candidate / MANIFEST, folder))
+    return Path(MANIFEST)
+
 
 def repository_root(folder: Path) -> Path | None:
     """The top of the git work tree that holds `folder`, found as git finds it, or None."""
