@@ -94,3 +94,24 @@ def test_summary_of_executor_resource_and_task_setting_changes() -> None:
     assert change.tasks_removed == ["training"]
     assert ("evaluate", "resources", "-", "'default'") in change.task_settings
     assert ("report_ds", "retries", "0", "0") not in change.task_settings
+
+
+def test_summary_names_what_decides_whether_a_task_runs() -> None:
+    """Executor options, not only the operator class: interpreter, image, project dir, env."""
+    folder = ROOT / "tests/cases/executors/expected/dags"
+    pods = (folder / "ml_prod.py").read_text()
+    moved = (
+        pods.replace('"namespace": "ml-jobs"', '"namespace": "ml-batch"')
+        .replace('PYTHON = "python"', 'PYTHON = "/opt/py/bin/python"')
+        .replace('"STAGE": "prod"', '"STAGE": "canary"')
+    )
+    assert moved.count("ml-batch") == 1
+    [change] = summarize({"a.py": pods}, {"a.py": moved}).changed
+    assert ("pod.namespace", '"ml-jobs"', '"ml-batch"') in change.settings
+    assert ("interpreter", '"python"', '"/opt/py/bin/python"') in change.settings
+    assert ("env.STAGE", '"prod"', '"canary"') in change.settings
+    local = (folder / "ml_staging.py").read_text()
+    [change] = summarize(
+        {"a.py": local}, {"a.py": local.replace("/opt/venvs/ml", "/srv/ml")}
+    ).changed
+    assert ("interpreter", '"/opt/venvs/ml/bin/python"', '"/srv/ml/bin/python"') in change.settings

@@ -22,6 +22,44 @@ class DagFacts:
     edges: frozenset[tuple[str, str]]
     settings: dict[str, str]
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runtime: dict[str, str] = field(default_factory=dict)
+
+
+# Module-level values that decide whether a task can run on the worker, by the name a reviewer
+# reads; a dict of constant keys (POD, CONTAINER) is compared key by key.
+RUNTIME = {
+    "PYTHON": "interpreter",
+    "PROJECT_DIR": "project dir",
+    "PACKAGE": "package",
+    "WORKDIR": "workdir",
+    "PIPELINE": "pipeline",
+    "KEDRO_ENV": "kedro env",
+    "CONF_SOURCE": "conf source",
+    "ENV": "env",
+    "KEDRO_RUN": "kedro command",
+    "RESOURCES": "resources",
+    "SECRETS": "secrets",
+    "POD": "pod",
+    "CONTAINER": "container",
+}
+
+
+def _runtime(tree: ast.Module, text: str) -> dict[str, str]:
+    found = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            continue
+        target = node.targets[0]
+        if not (isinstance(target, ast.Name) and target.id in RUNTIME):
+            continue
+        label, value = RUNTIME[target.id], node.value
+        if isinstance(value, ast.Dict) and all(isinstance(k, ast.Constant) for k in value.keys):
+            for key, item in zip(value.keys, value.values, strict=True):
+                assert isinstance(key, ast.Constant)
+                found[f"{label}.{key.value!s}"] = ast.get_source_segment(text, item) or ""
+        else:
+            found[label] = ast.get_source_segment(text, value) or ""
+    return found
 
 
 @dataclass
@@ -106,6 +144,7 @@ def parse_dag_file(text: str) -> DagFacts | None:
         edges,
         settings,
         {task_id: options for task_id, _, options in rows},
+        _runtime(tree, text),
     )
 
 
@@ -137,6 +176,9 @@ def compare_dag(old: DagFacts, new: DagFacts) -> DagChange:
     change.edges_removed = sorted(old.edges - new.edges)
     if old.operator != new.operator:
         change.settings.append(("executor", old.operator, new.operator))
+    for key in sorted(set(old.runtime) | set(new.runtime)):
+        if old.runtime.get(key) != new.runtime.get(key):
+            change.settings.append((key, old.runtime.get(key, "-"), new.runtime.get(key, "-")))
     for key in sorted((set(old.settings) | set(new.settings)) - {"dag_id"}):
         if old.settings.get(key) != new.settings.get(key):
             change.settings.append((key, old.settings.get(key, "-"), new.settings.get(key, "-")))
