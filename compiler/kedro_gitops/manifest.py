@@ -10,7 +10,7 @@ from typing import Any
 
 from .diagnostics import CompileError, Diagnostic, Location, did_you_mean
 from .schedule import MAX_DAYS, Schedule, ScheduleError, duration_seconds, parse_schedule
-from .schema import check_schema
+from .schema import schema_problems
 from .source import SourceMap, load_yaml
 
 BUILTIN_EXECUTORS = {
@@ -325,6 +325,8 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
     }
     dags = []
     for index, entry in enumerate(data["dags"]):
+        if entry is None:  # refused by the schema, reported already
+            continue
         path: tuple[str | int, ...] = ("dags", index)
         # A DAG's own `executor` (one name, or one per environment): see DagSpec.executor_for.
         settings = defaults.overlay({k: v for k, v in entry.items() if k != "executor"})
@@ -403,10 +405,20 @@ def manifest_from_data(data: Any, smap: SourceMap) -> Manifest:
         raise CompileError(
             [Diagnostic(where, "error", "wrong-type", "the manifest must be a mapping")]
         )
-    problems = check_schema(data, smap)
-    if problems:
+    found = schema_problems(data, smap)
+    if not found:
+        return build_manifest(data, smap)
+    # A DAG entry the schema refuses is left out, and every other element is still checked in
+    # the same run; an error elsewhere leaves nothing that can be read safely.
+    in_dags = [path[1] for path, _ in found if path[:1] == ("dags",) and len(path) > 1]
+    problems = [d for _, d in found]
+    dags = data["dags"]
+    if len(in_dags) < len(found) or len(set(in_dags)) == len(dags):
         raise CompileError(problems)
-    return build_manifest(data, smap)
+    broken = set(in_dags)
+    kept = {**data, "dags": [None if i in broken else d for i, d in enumerate(dags)]}
+    manifest = build_manifest(kept, smap)
+    return replace(manifest, diagnostics=(*manifest.diagnostics, *problems))
 
 
 def parse_manifest(text: str, file: str) -> Manifest:

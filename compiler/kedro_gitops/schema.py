@@ -104,16 +104,21 @@ def _is_number(_checker: Any, instance: Any) -> bool:
     return _is_integer(_checker, instance)
 
 
-def check_schema(data: Any, smap: SourceMap) -> list[Diagnostic]:
-    """Every schema violation in `data`, located through `smap`."""
+def schema_problems(data: Any, smap: SourceMap) -> list[tuple[tuple[Any, ...], Diagnostic]]:
+    """Every schema violation in `data`, located through `smap`, with the data path it is at."""
     import jsonschema  # imported when needed: a compile starts the project's interpreter first
 
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
     strict = jsonschema.validators.extend(base, type_checker=checker)  # type: ignore[no-untyped-call]
     validator = strict(deploy_schema())
-    found: set[Diagnostic] = set()
+    found: set[tuple[tuple[Any, ...], Diagnostic]] = set()
     for error in validator.iter_errors(data):
         for leaf in _flatten(error):
-            found.update(_describe(leaf, smap))
-    return sorted(found)
+            found.update((tuple(leaf.absolute_path), d) for d in _describe(leaf, smap))
+    return sorted(found, key=lambda item: item[1])
+
+
+def check_schema(data: Any, smap: SourceMap) -> list[Diagnostic]:
+    """Every schema violation in `data`, located through `smap`."""
+    return sorted({d for _, d in schema_problems(data, smap)})
