@@ -191,6 +191,22 @@ runtime_rules = {
     },
 }
 rule_common = {"by": {"enum": ["memory", "namespace", "tag_prefix", "group"]}}
+
+
+def _task_name(*placeholders: str) -> dict[str, object]:
+    """A rule's `name`: a task id template of text and the rule's placeholders."""
+    names = "|".join(placeholders)
+    shown = ", ".join(f"`{{{p}}}`" for p in placeholders)
+    return {
+        "type": "string",
+        "minLength": 1,
+        "pattern": rf"^([^{{}}]|\{{({names})\}})+$",
+        "description": f"The task id of each group the rule makes, from text and {shown}, made "
+        "Airflow-safe. `{first}` is the group's first node: of its nodes that read nothing "
+        "another of its nodes writes, the first by name.",
+    }
+
+
 schema = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": ID,
@@ -581,7 +597,7 @@ schema = {
                 "groups": {
                     "type": "array",
                     "items": {"$ref": "#/$defs/rule"},
-                    "description": "Rules grouping nodes into tasks; the first rule that matches a node wins.",
+                    "description": "Rules grouping nodes into tasks; the first rule that matches a node wins, then a `memory` rule fuses the tasks an in-memory dataset joins.",
                 },
                 **settings,
             },
@@ -595,8 +611,8 @@ schema = {
                     "if": {"properties": {"by": {"const": "memory"}}},
                     "then": {
                         "additionalProperties": False,
-                        "properties": rule_common,
-                        "description": "Fuse nodes joined by datasets the environment's catalog does not persist.",
+                        "properties": {**rule_common, "name": _task_name("first")},
+                        "description": "One task per set of nodes that datasets the environment's catalog does not persist (in-memory datasets) join: the nodes no earlier rule took, and then the tasks any rule made that such a dataset would join, fused. Named `{first}_group` unless `name` says otherwise.",
                     },
                 },
                 {
@@ -606,8 +622,9 @@ schema = {
                         "properties": {
                             **rule_common,
                             "depth": {"type": "integer", "minimum": 1, "default": 1},
+                            "name": _task_name("namespace", "first"),
                         },
-                        "description": "One task per namespace, cut at `depth` levels.",
+                        "description": "One task per namespace, cut at `depth` levels, named `{namespace}` unless `name` says otherwise.",
                     },
                 },
                 {
@@ -615,8 +632,12 @@ schema = {
                     "then": {
                         "additionalProperties": False,
                         "required": ["prefix"],
-                        "properties": {**rule_common, "prefix": {"type": "string", "minLength": 1}},
-                        "description": "Nodes tagged `<prefix><name>` share the task `<name>`.",
+                        "properties": {
+                            **rule_common,
+                            "prefix": {"type": "string", "minLength": 1},
+                            "name": _task_name("tag", "first"),
+                        },
+                        "description": "Nodes tagged `<prefix><name>` share the task `<name>` (`{tag}`) unless `name` says otherwise.",
                     },
                 },
                 {

@@ -2,8 +2,9 @@
 
 Every example is a random acyclic Kedro pipeline (node i only reads outputs of nodes j < i), with
 transcoded datasets (`ds@pandas` / `ds@spark`), parameters, namespaces, tags and awkward node
-names, a random set of persisted datasets and a random list of grouping rules. The expected
-facts (node edges, acyclicity) are recomputed here without the library's helpers.
+names, a random set of persisted datasets and a random list of grouping rules (memory mixed with
+the others, some with `name` templates). The expected facts (node edges, acyclicity, which nodes
+share a task) are recomputed here without the library's helpers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import random
 import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -51,6 +52,9 @@ RULES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
     ("namespace", (("depth", 2),)),
     ("tag_prefix", (("prefix", "grp."),)),
     ("group", (("name", "g"), ("tags", ["t1"]))),
+    ("memory", (("name", "{first}"),)),
+    ("namespace", (("name", "ns_{namespace}"),)),
+    ("tag_prefix", (("name", "{tag}_{first}"), ("prefix", "grp."))),
 )
 ERROR_CODES = {"cycle", "memory-crossing", "task-id-collision", "ambiguous-group"}
 
@@ -155,8 +159,11 @@ def examples(draw: st.DrawFn, with_rules: bool = True, persist: str | None = Non
     else:
         persisted = frozenset(draw(st.sets(st.sampled_from(bases))))
     specs = draw(st.lists(st.sampled_from(RULES), max_size=4)) if with_rules else []
-    if specs and specs[0] != RULES[0] and draw(st.booleans()):
+    memory_at = draw(st.sampled_from(["as drawn", "first", "last"]))
+    if specs and memory_at == "first" and specs[0] != RULES[0]:
         specs = [RULES[0], *specs[:3]]  # a `{by: memory}` rule first, a common set-up
+    elif specs and memory_at == "last" and specs[-1] != RULES[0]:
+        specs = [*specs[:3], RULES[0]]  # other rules, then memory fusing what they made
     rules = tuple(Rule(i, by, options, WHERE) for i, (by, options) in enumerate(specs))
     return Example(tuple(nodes), persisted, rules)
 
@@ -193,6 +200,65 @@ def acyclic(vertices: Iterable[str], edges: Iterable[Edge]) -> bool:
     return removed == len(vertices)
 
 
+def find(parent: dict[str, str], item: str) -> str:
+    while parent.setdefault(item, item) != item:
+        item = parent[item]
+    return item
+
+
+def placed(rule: Rule, node: Node) -> str | None:
+    """The group a non-memory rule puts `node` in, or None."""
+    if rule.by == "namespace" and node.namespace:
+        return ".".join(node.namespace.split(".")[: dict(rule.options).get("depth", 1)])
+    if rule.by == "tag_prefix":
+        return next((t for t in node.tags if t.startswith("grp.") and t != "grp."), None)
+    if rule.by == "group" and "t1" in node.tags:
+        return "g"
+    return None
+
+
+def expected_tasks(example: Example) -> set[frozenset[str]]:
+    """Which nodes share a task: each node placed by the first rule that takes it (or alone);
+    then, with a memory rule in the list, the groups an in-memory dataset joins fused."""
+    nodes = {n.name: n for n in example.nodes}
+    in_memory = [
+        edge
+        for edge, datasets in node_edges(example.nodes).items()
+        if not all(map(example.persisted, datasets))
+    ]
+    group: dict[str, str] = {}  # node -> a key naming its group
+    for rule in example.rules:
+        free = [name for name in nodes if name not in group]
+        if rule.by == "memory":
+            parent: dict[str, str] = {}
+            for src, dst in in_memory:
+                if src in free and dst in free:
+                    parent[find(parent, src)] = find(parent, dst)
+            group |= {name: f"{rule.index} {find(parent, name)}" for name in parent}
+        for name in free:
+            key = placed(rule, nodes[name])
+            if key is not None:
+                group[name] = f"{rule.index} {key}"
+    for name in nodes:
+        group.setdefault(name, f"node {name}")
+    if any(r.by == "memory" for r in example.rules):
+        fused: dict[str, str] = {}
+        for src, dst in in_memory:
+            fused[find(fused, group[src])] = find(fused, group[dst])
+        group = {name: find(fused, key) for name, key in group.items()}
+    tasks: dict[str, set[str]] = defaultdict(set)
+    for name, key in group.items():
+        tasks[key].add(name)
+    return {frozenset(members) for members in tasks.values()}
+
+
+def expected_acyclic(example: Example) -> bool:
+    """Whether the tasks of `expected_tasks` depend on each other without a cycle."""
+    task_of = {n: str(i) for i, task in enumerate(expected_tasks(example)) for n in task}
+    edges = {(task_of[s], task_of[d]) for s, d in node_edges(example.nodes)}
+    return acyclic(set(task_of.values()), {(s, d) for s, d in edges if s != d})
+
+
 def run(example: Example, nodes: Iterable[Node] | None = None) -> TaskGraph:
     graph, diagnostics = group_nodes(
         list(example.nodes if nodes is None else nodes), example.persisted, example.rules, WHERE
@@ -213,9 +279,13 @@ def check_graph(example: Example, graph: TaskGraph) -> None:
     assert all(t.nodes for t in graph.tasks)
     assert Counter(n for t in graph.tasks for n in t.nodes) == Counter(names)
     labels = {"node"} | {r.label for r in example.rules}
+    memory = next((r for r in example.rules if r.by == "memory"), None)
     for task in graph.tasks:
-        assert task.rule in labels
+        fused = memory is not None and task.rule.startswith(f"{memory.label} (fused groups[")
+        assert task.rule in labels or fused, task.rule
         assert task.rule != "node" or len(task.nodes) == 1
+    # (1b) the rules' groups, first match wins, fused by a memory rule along in-memory datasets
+    assert {frozenset(t.nodes) for t in graph.tasks} == expected_tasks(example)
     assert graph.used_rules <= {r.index for r in example.rules}
 
     task_of = {n: t.task_id for t in graph.tasks for n in t.nodes}
@@ -260,8 +330,11 @@ def check_error(example: Example, error: CompileError) -> None:
         assert any({"grp.x", "grp.y"} <= set(n.tags) for n in example.nodes)
     if "memory-crossing" in codes:
         assert memory_edges(example)
+        assert all(r.by != "memory" for r in example.rules)  # a memory rule fuses them
     if "task-id-collision" in codes:
         assert example.rules
+    if codes == {"cycle"}:
+        assert not expected_acyclic(example)
 
 
 @PROPERTIES
@@ -313,6 +386,38 @@ def test_input_order_does_not_matter(example: Example, rng: random.Random) -> No
     shuffled = list(example.nodes)
     rng.shuffle(shuffled)
     assert outcome(example, shuffled) == outcome(example, example.nodes)
+
+
+@PROPERTIES
+@given(examples())
+def test_a_member_joining_downstream_keeps_the_memory_groups_id(example: Example) -> None:
+    """A node that reads an in-memory output of a memory-made task joins that task, which keeps
+    its id; every other task stays as it was."""
+    if all(r.by != "memory" for r in example.rules):
+        example = replace(
+            example, rules=(*example.rules, Rule(len(example.rules), "memory", (), WHERE))
+        )
+    memory = next(r for r in example.rules if r.by == "memory")
+    try:
+        before = run(example)
+    except CompileError:
+        return
+    tasks = [t for t in before.tasks if t.rule.startswith(memory.label)]
+    outputs = [
+        (task, out)
+        for task in tasks
+        for name in task.nodes
+        for out in next(n for n in example.nodes if n.name == name).outputs
+        if not example.persisted(out)
+    ]
+    if not outputs:
+        return
+    task, dataset = outputs[len(outputs) // 2]
+    joining = Node("joins downstream", None, (), (dataset,), ("joined",))
+    after = run(replace(example, nodes=(*example.nodes, joining)))
+    grown = {t.task_id: set(t.nodes) for t in before.tasks}
+    grown[task.task_id].add(joining.name)
+    assert {t.task_id: set(t.nodes) for t in after.tasks} == grown
 
 
 CHAIN = 5_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Hashable, Iterable, Mapping
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Hashable)
 
@@ -62,13 +62,13 @@ def find_cycle(nodes: Iterable[T], edges: Mapping[T, Iterable[T]]) -> list[T]:
     return []
 
 
-class UnionFind:
+class UnionFind(Generic[T]):
     """Disjoint sets with path halving."""
 
     def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+        self.parent: dict[T, T] = {}
 
-    def find(self, item: str) -> str:
+    def find(self, item: T) -> T:
         parent = self.parent.setdefault(item, item)
         while parent != item:
             grand = self.parent[parent]
@@ -76,7 +76,7 @@ class UnionFind:
             item, parent = parent, grand
         return item
 
-    def union(self, a: str, b: str) -> None:
+    def union(self, a: T, b: T) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+            self.parent[rb] = ra

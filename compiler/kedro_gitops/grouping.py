@@ -54,9 +54,23 @@ class TaskGraph:
 
 @dataclass
 class _Group:
-    name: str
+    """Nodes one rule placed together (`rule` None: a node no rule took), before it has an id."""
+
     rule: Rule | None
+    key: str  # what the rule groups by: the group's name, tag or namespace; a lone node's name
     members: list[str]
+    fused: tuple[Rule, ...] = ()  # the rules whose groups a memory rule fused into this one
+    via: frozenset[str] = frozenset()  # the in-memory datasets that fused them
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """The rule behind the task, as the plan shows it."""
+        if self.rule is None:
+            return "node"
+        if self.fused:
+            return f"{self.rule.label} (fused {', '.join(r.label for r in self.fused)})"
+        return self.rule.label
 
 
 class NodeGraph:
@@ -75,13 +89,22 @@ class NodeGraph:
                 if src is not None and src != n.name and not is_parameter(dataset):
                     self.edges[(src, n.name)].add(base_name(dataset))
         succ: dict[str, list[str]] = defaultdict(list)
+        self.preds: dict[str, set[str]] = defaultdict(set)
         for src, dst in self.edges:
             succ[src].append(dst)
+            self.preds[dst].add(src)
         self.order = topo_order(sorted(self.nodes), succ)
         self.rank = {name: i for i, name in enumerate(self.order)}
 
+    def first(self, members: Iterable[str]) -> str:
+        """A group's first node: of the members that read nothing another member writes, the
+        one whose name sorts first. A node joining downstream of it, or a change elsewhere in
+        the pipeline, never changes it."""
+        inside = set(members)
+        return min(n for n in inside if not self.preds.get(n, set()) & inside)
 
-Found = tuple[dict[str, list[str]], list[Diagnostic]]
+
+Found = tuple[dict[str, list[str]], list[Diagnostic]]  # groups by key, and problems
 
 
 def unmatched(
@@ -168,7 +191,7 @@ def _by_namespace(rule: Rule, free: list[str], graph: NodeGraph, persisted: Pers
 def _by_memory(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persisted) -> Found:
     """Connected components of the free nodes over datasets the catalog does not persist."""
     members = set(free)
-    sets = UnionFind()
+    sets: UnionFind[str] = UnionFind()
     for (src, dst), datasets in graph.edges.items():
         if src in members and dst in members and not all(map(persisted, datasets)):
             sets.union(src, dst)
@@ -176,11 +199,7 @@ def _by_memory(rule: Rule, free: list[str], graph: NodeGraph, persisted: Persist
     for name in free:
         if name in sets.parent:
             components[sets.find(name)].append(name)
-    found = {}
-    for component in components.values():
-        head = min(component, key=graph.rank.__getitem__)  # stable as nodes join downstream
-        found[f"{head}_group"] = component
-    return found, []
+    return components, []
 
 
 _RULES: dict[str, Callable[[Rule, list[str], NodeGraph, Persisted], Found]] = {
@@ -192,7 +211,7 @@ _RULES: dict[str, Callable[[Rule, list[str], NodeGraph, Persisted], Found]] = {
 
 
 def _collision(task_id: str, same: list[_Group], where: Location) -> Diagnostic:
-    names = ", ".join(f"`{g.name}` ({g.rule.label if g.rule else 'node'})" for g in same)
+    names = ", ".join(f"`{g.name}` ({g.label})" for g in same)
     ruled = [g.rule for g in same if g.rule is not None]
     return Diagnostic(
         ruled[-1].location if ruled else where,
@@ -231,7 +250,7 @@ def _assign_ids(groups: list[_Group], where: Location) -> tuple[list[str], list[
 
 
 def _memory_crossings(
-    graph: NodeGraph, task_of: dict[str, str], persisted: Persisted, where: Location, env: str
+    graph: NodeGraph, task_of: dict[str, str], persisted: Persisted, where: Location, catalog: str
 ) -> list[Diagnostic]:
     problems = []
     for (src, dst), datasets in graph.edges.items():  # the caller sorts the diagnostics
@@ -246,10 +265,86 @@ def _memory_crossings(
                     f"in-memory dataset `{dataset}` crosses tasks: produced by `{src}` in task "
                     f"`{task_of[src]}`, consumed by `{dst}` in task `{task_of[dst]}`",
                     hint=f"add a `{{by: memory}}` rule to `groups`, or persist `{dataset}` in "
-                    f"conf/{env}/catalog.yml",
+                    f"{catalog}",
                 )
             )
     return problems
+
+
+def _fuse(
+    groups: list[_Group], graph: NodeGraph, persisted: Persisted, memory: Rule
+) -> list[_Group]:
+    """The groups, with those an in-memory dataset joins fused into one group of `memory`."""
+    group_of = {n: i for i, g in enumerate(groups) for n in g.members}
+    sets: UnionFind[int] = UnionFind()
+    via: dict[int, set[str]] = defaultdict(set)  # the in-memory datasets each group reads
+    for (src, dst), datasets in graph.edges.items():
+        a, b = group_of[src], group_of[dst]
+        in_memory = {d for d in datasets if not persisted(d)}
+        if a != b and in_memory:
+            sets.union(a, b)
+            via[b] |= in_memory
+    fused: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(groups)):
+        fused[sets.find(i)].append(i)
+    result = []
+    for parts in sorted(fused.values()):
+        if len(parts) == 1:
+            result.append(groups[parts[0]])
+            continue
+        rules = {
+            g.rule.index: g.rule
+            for g in (groups[i] for i in parts)
+            if g.rule is not None and g.rule.index != memory.index
+        }
+        result.append(
+            _Group(
+                memory,
+                "",
+                [n for i in parts for n in groups[i].members],
+                tuple(rules[i] for i in sorted(rules)),
+                frozenset(d for i in parts for d in via[i]),
+            )
+        )
+    return result
+
+
+_TEMPLATES = {  # a rule's placeholder for the value it groups by, and its default task name
+    "tag_prefix": ("tag", "{tag}"),
+    "namespace": ("namespace", "{namespace}"),
+    "memory": ("", "{first}_group"),
+}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _name(group: _Group, graph: NodeGraph) -> str:
+    """The group's name before it is made an id: a lone node's name, an explicit group's
+    `name`, or the rule's `name` template filled in (`{first}`: the group's first node)."""
+    if group.rule is None or group.rule.by == "group":
+        return group.key
+    placeholder, default = _TEMPLATES[group.rule.by]
+    values = {placeholder: group.key, "first": graph.first(group.members)}
+    template = str(group.rule.option("name", default))
+    return _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), template)
+
+
+def _cycle_hint(cycle: list[_Group], rules: int, catalog: str) -> str:
+    """What could break a cycle through these groups (the last repeats the first)."""
+    ways = [
+        f"persist {_listed(g.via)} in {catalog} so that `{g.name}` is not fused"
+        for g in cycle[:-1]
+        if g.fused
+    ]
+    ways.append("split one of these groups")
+    if rules > 1:
+        ways.append("reorder `groups` so a different rule takes the nodes")
+    return ", ".join(ways[:-1]) + f", or {ways[-1]}" if len(ways) > 1 else ways[0]
+
+
+def _listed(names: Iterable[str], most: int = 5) -> str:
+    names = sorted(names)
+    shown = ", ".join(f"`{n}`" for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def group_nodes(
@@ -257,44 +352,52 @@ def group_nodes(
     persisted: Persisted,
     rules: Iterable[Rule],
     where: Location,
-    env: str = "base",
+    catalog: str = "conf/base/catalog.yml",
 ) -> tuple[TaskGraph, list[Diagnostic]]:
     """Tasks and task edges for `nodes`; raises CompileError with every problem found.
 
-    `persisted` tells whether the Kedro environment `env` stores a dataset outside memory;
-    `where` locates diagnostics that belong to the DAG rather than to one rule.
+    Rules place nodes in order, the first that matches a node taking it; then, when `rules`
+    hold a `memory` rule, the groups an in-memory dataset joins are fused into one task.
+    `persisted` tells whether the Kedro environment stores a dataset outside memory, `catalog`
+    names its catalog file(s) for hints; `where` locates diagnostics that belong to the DAG
+    rather than to one rule.
     """
+    rules = tuple(rules)
     graph = NodeGraph(nodes)
     free = list(graph.order)
     groups: list[_Group] = []
     problems: list[Diagnostic] = []
     for rule in rules:
-        named, found = _RULES[rule.by](rule, free, graph, persisted)
-        made = [_Group(name, rule, members) for name, members in sorted(named.items())]
+        keyed, found = _RULES[rule.by](rule, free, graph, persisted)
+        made = [_Group(rule, key, members) for key, members in keyed.items()]
         problems += found
         taken = {n for g in made for n in g.members}
         free = [n for n in free if n not in taken]
         groups += made
-    groups += [_Group(name, None, [name]) for name in free]
+    groups += [_Group(None, name, [name]) for name in free]
+    memory = next((r for r in rules if r.by == "memory"), None)
+    if memory is not None:
+        groups = _fuse(groups, graph, persisted, memory)
+    for group in groups:
+        group.name = _name(group, graph)
+    groups.sort(key=lambda g: (g.rule.index, g.name) if g.rule else (len(rules), ""))
     ids, found = _assign_ids(groups, where)
     problems += found
     if has_errors(problems):
         raise CompileError(problems)
 
     task_of = {n: task_id for g, task_id in zip(groups, ids, strict=True) for n in g.members}
-    problems += _memory_crossings(graph, task_of, persisted, where, env)
+    if memory is None:  # with one, no in-memory dataset is left crossing tasks
+        problems += _memory_crossings(graph, task_of, persisted, where, catalog)
     datasets: dict[Edge, set[str]] = defaultdict(set)
     for (src, dst), names in graph.edges.items():
         if task_of[src] != task_of[dst]:
             datasets[(task_of[src], task_of[dst])] |= names
+    group_of = dict(zip(ids, groups, strict=True))
     tasks = sorted(
         (
-            Task(
-                task_id,
-                tuple(sorted(g.members, key=graph.rank.__getitem__)),
-                g.rule.label if g.rule else "node",
-            )
-            for g, task_id in zip(groups, ids, strict=True)
+            Task(task_id, tuple(sorted(g.members, key=graph.rank.__getitem__)), g.label)
+            for task_id, g in group_of.items()
         ),
         key=lambda t: t.task_id,
     )
@@ -303,9 +406,8 @@ def group_nodes(
         succ[src].append(dst)
     cycle = find_cycle([t.task_id for t in tasks], succ)
     if cycle:
-        rule_of = {t.task_id: t.rule for t in tasks}
         steps = " ".join(
-            f"{a} ({rule_of[a]}) --[{', '.join(sorted(datasets[(a, b)]))}]-->"
+            f"{a} ({group_of[a].label}) --[{', '.join(sorted(datasets[(a, b)]))}]-->"
             for a, b in itertools.pairwise(cycle)
         )
         problems.append(
@@ -314,15 +416,17 @@ def group_nodes(
                 "error",
                 "cycle",
                 f"grouping makes the task graph cyclic: {steps} {cycle[-1]}",
-                hint="split one of these groups, or reorder `groups` so a different rule takes "
-                "the nodes",
+                hint=_cycle_hint([group_of[t] for t in cycle], len(rules), catalog),
             )
         )
     if has_errors(problems):
         raise CompileError(problems)
     edges = tuple(sorted(datasets))
-    used = frozenset(g.rule.index for g in groups if g.rule is not None)
+    used = {g.rule.index for g in groups if g.rule is not None}
+    used |= {r.index for g in groups for r in g.fused}
     return (
-        TaskGraph(tuple(tasks), edges, {e: tuple(sorted(datasets[e])) for e in edges}, used),
+        TaskGraph(
+            tuple(tasks), edges, {e: tuple(sorted(datasets[e])) for e in edges}, frozenset(used)
+        ),
         problems,
     )

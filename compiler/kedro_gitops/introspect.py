@@ -9,8 +9,8 @@ ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ..., "vars": {
 environment variables the tasks get, set while that environment's config is read); PIPELINES_JSON
 lists the pipelines whose nodes are wanted (the others are listed by name only). On success OUT_JSON
 holds `{"kedro_version", "package_name", "environments": {key: {"pipelines", "datasets",
-"local_paths", "parameters", "conf_envs", "conf_missing"}}}`; on failure `{"error": message}` and
-the exit code is 1.
+"local_paths", "parameters", "conf_envs", "conf_missing", "catalog_files"}}}`; on failure
+`{"error": message}` and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 IMPORT_FAILURE = "An error occurred while importing"
+CATALOG_PATTERNS = ["catalog*", "catalog*/**", "**/catalog*"]  # OmegaConfigLoader's default
+CONFIG_SUFFIXES = (".yml", ".yaml", ".json")  # the files a config loader reads
 MEMORY_PATTERN = {"{default}": {"type": "kedro.io.MemoryDataset"}}  # what Kedro makes of the rest
 
 
@@ -182,6 +184,34 @@ def conf_envs(conf_root: Path) -> list[str] | None:
     return sorted(nested if len(tops) == 1 and nested else tops)
 
 
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A config loader's glob as a regex on `/`-separated paths: `**/` is any folders or none,
+    `**` anything, `*` and `?` stay within one path part."""
+    parts = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    pieces = re.split(r"(\*\*/?|\*|\?)", pattern)
+    return re.compile("".join(parts.get(p, re.escape(p)) for p in pieces))
+
+
+def catalog_files(project: Path, folder: Path, patterns: list[str]) -> list[str]:
+    """The catalog files of an environment's conf folder, as the config loader finds them
+    (hidden files left out), relative to the project when inside it; [] for an archive."""
+    if not folder.is_dir():
+        return []
+    regexes = [_glob_regex(p) for p in patterns]
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if (
+            path.suffix in CONFIG_SUFFIXES
+            and path.is_file()
+            and not relative.startswith(".")
+            and "/." not in relative
+            and any(r.fullmatch(relative) for r in regexes)
+        ):
+            found.append(path.relative_to(project) if path.is_relative_to(project) else path)
+    return [p.as_posix() for p in found]
+
+
 def _environment(project: Path, spec: dict[str, Any], pipelines: dict[str, Any]) -> dict[str, Any]:
     """Catalog and parameters of one environment, as `kedro run --env` would load them; an
     environment the conf source does not have is reported, not read as an empty catalog."""
@@ -194,7 +224,8 @@ def _environment(project: Path, spec: dict[str, Any], pipelines: dict[str, Any])
     base = getattr(settings, "CONFIG_LOADER_ARGS", {}).get("base_env", "base")
     if available is None or env not in {*available, base}:
         return {"pipelines": pipelines, "datasets": {}, "local_paths": {}, "parameters": [],
-                "conf_envs": available or [], "conf_missing": True}  # fmt: skip
+                "conf_envs": available or [], "conf_missing": True,
+                "catalog_files": []}  # fmt: skip
     saved = {k: os.environ.get(k) for k in spec.get("vars", {})}
     os.environ.update(spec.get("vars", {}))
     try:
@@ -227,6 +258,11 @@ def _environment(project: Path, spec: dict[str, Any], pipelines: dict[str, Any])
         "parameters": sorted(config["parameters"]),
         "conf_envs": available,
         "conf_missing": False,
+        "catalog_files": catalog_files(
+            project,
+            conf_root / env,
+            list(getattr(loader, "config_patterns", {}).get("catalog", CATALOG_PATTERNS)),
+        ),
     }
 
 

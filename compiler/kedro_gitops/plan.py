@@ -20,7 +20,7 @@ from .runtime import (
     unproduced_inputs,
 )
 from .schedule import Schedule
-from .snapshot import ProjectSnapshot
+from .snapshot import EnvSnapshot, ProjectSnapshot
 from .tasks import (
     TaskOptions,
     docker_resources,
@@ -135,8 +135,21 @@ def _project_dir(manifest: Manifest, target: Target) -> str:
     return posixpath.relpath(project, posixpath.normpath(manifest.output))
 
 
-def _catalog_file(environment: Environment) -> str:
-    return f"{environment.conf_source or 'conf'}/{environment.kedro_env}/catalog.yml"
+def _catalog_file(environment: Environment, catalog: EnvSnapshot) -> str:
+    """Where the environment's catalog is: its top-most catalog file (`conf/base/catalog.yml`),
+    `<folder>/*.yml` when that is a folder of them, or the file Kedro would read when it has
+    none."""
+    by_folder: dict[tuple[str, str], list[str]] = {}
+    for path in catalog.catalog_files:
+        folder = posixpath.dirname(path)
+        by_folder.setdefault((folder, posixpath.splitext(path)[1]), []).append(path)
+    shown = [
+        files[0] if len(files) == 1 else f"{folder}/*{suffix}"
+        for (folder, suffix), files in by_folder.items()
+    ]
+    if not shown:
+        return f"{environment.conf_source or 'conf'}/{environment.kedro_env}/catalog.yml"
+    return min(shown, key=lambda path: (path.count("/"), path))
 
 
 def plan_dag(
@@ -144,12 +157,13 @@ def plan_dag(
 ) -> tuple[DagPlan, list[Diagnostic], frozenset[int]]:
     """The DAG of one target, its warnings, and the indices of the rules that formed a task."""
     spec, environment = target.spec, target.environment
+    catalog_file = _catalog_file(environment, target.catalog)
     graph, problems = group_nodes(
         target.nodes,
         target.catalog.persisted,
         spec.rules,
         spec.at("pipeline"),
-        environment.kedro_env,
+        catalog_file,
     )
     problems += [
         Diagnostic(
@@ -159,7 +173,7 @@ def plan_dag(
             f"{target.dag_id}: `{dataset}` is read by the pipeline, written by none of its "
             f"nodes, and in memory in environment `{environment.name}`: `kedro run` would "
             "not find it",
-            hint=f"add `{dataset}` to `{_catalog_file(environment)}`, or deploy the pipeline "
+            hint=f"add `{dataset}` to `{catalog_file}`, or deploy the pipeline "
             "that produces it in the same DAG",
         )
         for dataset in unproduced_inputs(target.nodes, target.catalog)
@@ -170,7 +184,7 @@ def plan_dag(
         target.executor.runtime,
         (reads, writes),
         environment.kedro_env_at,
-        _catalog_file(environment),
+        catalog_file,
     )
     if target.executor.type in ("subprocess", "venv"):
         problems += [

@@ -40,6 +40,7 @@ class EnvSnapshot:
     local_paths: dict[str, str] = field(default_factory=dict)  # relative filesystem paths
     conf_envs: tuple[str, ...] = ()  # the environment folders of the conf source
     conf_missing: bool = False  # the conf source has no folder for this environment
+    catalog_files: tuple[str, ...] = ()  # its conf folder's catalog files, project-relative
 
     @cached_property
     def _persisted(self) -> frozenset[str]:
@@ -84,6 +85,7 @@ class ProjectSnapshot:
                 local_paths=dict(env.get("local_paths", {})),
                 conf_envs=tuple(env.get("conf_envs", ())),
                 conf_missing=bool(env.get("conf_missing", False)),
+                catalog_files=tuple(env.get("catalog_files", ())),
             )
             for key, env in data["environments"].items()
         }
