@@ -240,4 +240,5 @@ def test_what_a_checkout_on_the_worker_lacks_is_found_at_compile_time(checkout: 
     manifest.write_text(text)
     proc = kedro_gitops("compile", cwd=checkout)
     assert proc.returncode == OK, proc.stderr
-    assert "warning[input-not-committed]: data_processing_base: reads `companies`" in proc.stderr
+    assert "warning[input-not-committed]: reads `companies`" in proc.stderr
+    assert "(DAG data_processing_base; environment base)" in proc.stderr

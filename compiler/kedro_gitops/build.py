@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import cache
-from .diagnostics import CompileError, Diagnostic, Location, has_errors
+from .diagnostics import CompileError, Diagnostic, Location, has_errors, merged
 from .header import owner_line
 from .paths import manifest_id, output_problems, repository_root
 from .project import ProjectRequest, Reading
@@ -42,7 +42,15 @@ class Build:
     @classmethod
     def from_cache(cls, data: dict[str, Any], manifest_file: str, root: Path) -> Build:
         diagnostics = tuple(
-            Diagnostic(**{**d, "location": Location(**d["location"])}) for d in data["diagnostics"]
+            Diagnostic(
+                **{
+                    **d,
+                    "location": Location(**d["location"]),
+                    "dags": tuple(d["dags"]),
+                    "environments": tuple(d["environments"]),
+                }
+            )
+            for d in data["diagnostics"]
         )
         return cls(
             manifest_file,
@@ -151,7 +159,7 @@ def build(path: Path, *, use_cache: bool = True, need_plan: bool = True) -> Buil
         problems = (*plan.diagnostics, *found)
         if has_errors(problems):
             raise CompileError(problems)
-        plan = replace(plan, diagnostics=tuple(sorted(set(problems))))
+        plan = replace(plan, diagnostics=tuple(merged(problems)))
     result = Build(
         manifest.file,
         manifest.output,

@@ -6,7 +6,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -42,19 +42,53 @@ class Diagnostic:
     code: str
     message: str
     hint: str = ""
+    dags: tuple[str, ...] = ()  # the DAGs it is about, when it is about some
+    environments: tuple[str, ...] = ()  # the manifest environments it is about
+
+    def about(self, dag: str, environment: str) -> Diagnostic:
+        """The same finding, said of one DAG and environment (unless it names its own)."""
+        if self.dags or self.environments:
+            return self
+        return replace(self, dags=(dag,), environments=(environment,))
+
+    def _context(self) -> str:
+        parts = []
+        for noun, names in (("DAG", self.dags), ("environment", self.environments)):
+            if names:
+                plural = "s" if len(names) > 1 else ""
+                parts.append(f"{noun}{plural} {', '.join(names)}")
+        return f" ({'; '.join(parts)})" if parts else ""
 
     def render(self) -> str:
         """One line, and a second for the hint: values from the manifest or the project can
         never start a line of their own (a CI log would read it as a command)."""
-        text = escape(f"{self.location}: {self.severity}[{self.code}]: {self.message}")
+        text = escape(
+            f"{self.location}: {self.severity}[{self.code}]: {self.message}{self._context()}"
+        )
         return f"{text}\n  hint: {escape(self.hint)}" if self.hint else text
+
+
+def merged(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted, each finding once: the same finding about several DAGs or environments becomes
+    one that names them all."""
+    about: dict[tuple[Location, Severity, str, str, str], tuple[set[str], set[str]]] = {}
+    for d in diagnostics:
+        dags, environments = about.setdefault(
+            (d.location, d.severity, d.code, d.message, d.hint), (set(), set())
+        )
+        dags.update(d.dags)
+        environments.update(d.environments)
+    return sorted(
+        Diagnostic(*key, tuple(sorted(dags)), tuple(sorted(environments)))
+        for key, (dags, environments) in about.items()
+    )
 
 
 class CompileError(Exception):
     """Raised when a phase found errors; carries every diagnostic collected so far."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
-        self.diagnostics = sorted(set(diagnostics))
+        self.diagnostics = merged(diagnostics)
         super().__init__("\n".join(d.render() for d in self.diagnostics))
 
 
@@ -76,7 +110,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 
 def format_text(diagnostics: Iterable[Diagnostic]) -> str:
-    items = sorted(diagnostics)
+    items = merged(diagnostics)
     lines = [d.render() for d in items]
     errors = sum(d.severity == "error" for d in items)
     warnings = len(items) - errors
@@ -87,7 +121,7 @@ def format_text(diagnostics: Iterable[Diagnostic]) -> str:
 
 def format_json(diagnostics: Iterable[Diagnostic]) -> str:
     rows = []
-    for d in sorted(diagnostics):
+    for d in merged(diagnostics):
         row = asdict(d)
         row["location"] = asdict(d.location)
         rows.append(row)

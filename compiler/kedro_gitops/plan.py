@@ -8,7 +8,7 @@ import posixpath
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .diagnostics import CompileError, Diagnostic, Location, has_errors
+from .diagnostics import CompileError, Diagnostic, Location, has_errors, merged
 from .grouping import Edge, Task, group_nodes, unmatched
 from .manifest import POD_TYPES, Environment, Manifest, Settings
 from .resolve import Target, resolve
@@ -170,9 +170,8 @@ def plan_dag(
             spec.at("pipeline"),
             "error",
             "dataset-not-found",
-            f"{target.dag_id}: `{dataset}` is read by the pipeline, written by none of its "
-            f"nodes, and in memory in environment `{environment.name}`: `kedro run` would "
-            "not find it",
+            f"`{dataset}` is read by the pipeline, written by none of its nodes, and in memory: "
+            "`kedro run` would not find it",
             hint=f"add `{dataset}` to `{catalog_file}`, or deploy the pipeline "
             "that produces it in the same DAG",
         )
@@ -180,7 +179,6 @@ def plan_dag(
     ]
     reads, writes = local_reads_and_writes(target.nodes, target.catalog)
     problems += data_warnings(
-        target.dag_id,
         target.executor.runtime,
         (reads, writes),
         environment.kedro_env_at,
@@ -285,10 +283,10 @@ def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
         try:
             dag, found, rules = plan_dag(manifest, target)
         except CompileError as exc:
-            problems += exc.diagnostics
+            problems += [d.about(target.dag_id, target.environment.name) for d in exc.diagnostics]
             failed.add(target.spec.index)
             continue
-        problems += found
+        problems += [d.about(target.dag_id, target.environment.name) for d in found]
         used |= {(target.spec.index, r) for r in rules}
         dags.append(dag)
     planned = {t.spec.index for t in targets} - failed
@@ -312,5 +310,5 @@ def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
         manifest=posixpath.basename(manifest.file),
         output=manifest.output,
         dags=tuple(sorted(dags, key=lambda d: d.dag_id)),
-        diagnostics=tuple(sorted(set(problems))),
+        diagnostics=tuple(merged(problems)),
     )

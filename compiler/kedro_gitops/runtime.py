@@ -91,7 +91,6 @@ def local_reads_and_writes(
 
 
 def data_warnings(
-    dag_id: str,
     runtime: str,
     reads_and_writes: tuple[list[tuple[str, str]], list[tuple[str, str]]],
     where: Location,
@@ -115,8 +114,7 @@ def data_warnings(
                 where,
                 "warning",
                 "relative-data-path",
-                f"{dag_id}: writes relative local paths: {listed(writes)}; "
-                f"on the worker they land {place}",
+                f"writes relative local paths: {listed(writes)}; on the worker they land {place}",
                 hint=hint,
             )
         )
@@ -126,7 +124,7 @@ def data_warnings(
                 where,
                 "warning",
                 "relative-data-path",
-                f"{dag_id}: reads relative local paths: {listed(reads)}; "
+                f"reads relative local paths: {listed(reads)}; "
                 f"the {runtime} runtime has no project directory to find them in",
                 hint=hint,
             )

@@ -66,7 +66,7 @@ def check_checkout(plan: Plan, project_dir: Path) -> list[Diagnostic]:
                         f"{why}: a checkout on the worker (git-sync, a GitDagBundle) lacks it",
                         hint="leave `python` unset to use the worker's own interpreter, or give "
                         "an absolute path or `{env: NAME}` that the workers set",
-                    )
+                    ).about(dag.dag_id, dag.environment)
                 )
         reads = [(d, p) for d, p in dag.local_reads if "{" not in p]
         have = tracked(project_dir, sorted({os.path.normpath(p) for _, p in reads}))
@@ -77,10 +77,10 @@ def check_checkout(plan: Plan, project_dir: Path) -> list[Diagnostic]:
                     dag.environment_location,
                     "warning",
                     "input-not-committed",
-                    f"{dag.dag_id}: reads {listed(missing)}, which git does not track: a checkout "
+                    f"reads {listed(missing)}, which git does not track: a checkout "
                     "on the worker will not have them",
                     hint="commit the files, or read them from an absolute or remote path in the "
                     "environment's catalog",
-                )
+                ).about(dag.dag_id, dag.environment)
             )
     return problems
