@@ -250,13 +250,19 @@ def parser(prog: str = "kedro-gitops") -> argparse.ArgumentParser:
                 action="store_true",
                 help="exit 1 when a file was written or removed (for pre-commit hooks)",
             )
+    from . import migrate, starter  # write a manifest for a Kedro project, then compile it
+
+    starter.add_parser(sub, prog)
+    migrate.add_parser(sub, prog)
     return root
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "kedro-gitops") -> int:
     args = parser(prog).parse_args(argv)
-    handler = COMMANDS[args.command][0]
     try:
+        if args.command not in COMMANDS:  # init, migrate
+            return int(args.setup(args))
+        handler = COMMANDS[args.command][0]
         need_plan = args.command in ("plan", "validate")
         manifest = args.manifest or find_manifest(Path.cwd())
         result = build(manifest, use_cache=not args.no_cache, need_plan=need_plan)
