@@ -16,10 +16,13 @@ from .interpreter import site_packages
 # Folders of a Kedro project that never change what the snapshot says.
 SKIP_DIRS = frozenset(
     {".git", ".venv", "venv", "__pycache__", "data", "logs", "notebooks", "build", "dist", "docs",
-     "tests", ".ipynb_checkpoints", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules"}
+     "tests", ".ipynb_checkpoints", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
+     ".github"}
 )  # fmt: skip
-# Files that never change it either: documentation, notebooks, logs, bytecode.
-SKIP_SUFFIXES = (".pyc", ".log", ".md", ".rst", ".ipynb")
+# Files that never change it either: documentation, notebooks, logs, bytecode, and the manifest
+# and hook files kedro-gitops itself adds to a project (`kedro-gitops init`).
+SKIP_SUFFIXES = (".pyc", ".log", ".md", ".rst", ".ipynb", ".deploy.yaml")
+SKIP_FILES = frozenset({".pre-commit-config.yaml", ".gitlab-ci.yml"})
 
 
 def cache_dir() -> Path:
@@ -38,7 +41,7 @@ def _project_files(project_dir: Path, skip: Path) -> Iterator[Path]:
             if d not in SKIP_DIRS and not d.endswith(".egg-info") and Path(folder, d) != skip
         )
         for name in sorted(files):
-            if not name.endswith(SKIP_SUFFIXES):
+            if not name.endswith(SKIP_SUFFIXES) and name not in SKIP_FILES:
                 yield Path(folder) / name
 
 
