@@ -1,10 +1,15 @@
-"""A finding repeated for several DAGs or environments is said once, naming them all."""
+"""Findings and search paths are said once: a finding repeated for several DAGs or environments
+names them all; each interpreter tried is listed once."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
 
 from kedro_gitops.diagnostics import CompileError, Diagnostic, Location, format_json, format_text
+from kedro_gitops.interpreter import candidates
 
 
 def test_the_same_finding_about_several_dags_is_merged() -> None:
@@ -29,3 +34,14 @@ def test_the_same_finding_about_several_dags_is_merged() -> None:
         (["ds_prod", "ds_staging"], ["prod", "staging"]),
     ]
     assert finding.about("a", "b").about("c", "d").dags == ("a",), "a finding keeps its DAG"
+
+
+def test_the_interpreter_search_lists_each_path_once(tmp_path: Path) -> None:
+    """A project at the repository root has one `.venv`: it is tried, and named, once."""
+    os.environ["VIRTUAL_ENV"] = str(Path(sys.executable).parent.parent)
+    try:
+        tried = candidates(tmp_path, tmp_path / "." / "sub" / "..")
+    finally:
+        del os.environ["VIRTUAL_ENV"]
+    assert len(tried) == len(set(tried))
+    assert tried.count(tmp_path / ".venv" / "bin" / "python") == 1
