@@ -40,6 +40,9 @@ def test_snapshot_of_the_example(checkout: Path) -> None:
     assert prod.persisted("preprocessed_shuttles")
     assert base.persisted("active_modelling_pipeline.regressor")  # from a dataset factory
     assert not base.persisted("active_modelling_pipeline.X_train")
+    # The catalog files each environment has, for hints that name a file that exists.
+    assert base.catalog_files == ("conf/base/catalog.yml",)
+    assert prod.catalog_files == ("conf/prod/catalog.yml",)
 
 
 FACTORIES = {
