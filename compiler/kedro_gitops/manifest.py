@@ -412,8 +412,10 @@ def manifest_from_data(data: Any, smap: SourceMap) -> Manifest:
     # the same run; an error elsewhere leaves nothing that can be read safely.
     in_dags = [path[1] for path, _ in found if path[:1] == ("dags",) and len(path) > 1]
     problems = [d for _, d in found]
-    dags = data["dags"]
-    if len(in_dags) < len(found) or len(set(in_dags)) == len(dags):
+    if len(in_dags) < len(found):
+        raise CompileError(problems)
+    dags = data["dags"]  # errors inside its entries: it is a list
+    if len(set(in_dags)) == len(dags):
         raise CompileError(problems)
     broken = set(in_dags)
     kept = {**data, "dags": [None if i in broken else d for i, d in enumerate(dags)]}
