@@ -46,7 +46,7 @@ jobs:
         with:
           python-version: "3.11"
       - name: Install the project and kedro-gitops
-        run: pip install {install} "kedro-gitops @ git+<kedro-gitops repository URL>@v0.2.0"
+        run: pip install {install} "kedro-gitops @ git+<kedro-gitops repository URL>@v0.3.0"
       - name: dags/ matches pipelines.deploy.yaml
         run: kedro-gitops check{manifest}               # exit 1 with a unified diff when stale
       - name: Summarise the DAG changes
