@@ -75,7 +75,7 @@ def test_awkward_values_arrive_verbatim(airflow_env: dict[str, str], tmp_path: P
         import json, runpy
         ns = runpy.run_path({str(dag_file)!r})
         dag, tasks = ns["dag"], ns["TASKS"]
-        nodes = [n for _, group in tasks for n in group]
+        nodes = [n for _, _, _, group, *_ in tasks for n in group]
         op = dag.get_task("say_hi_run_id___import___os_.system_x")
         op.render_template_fields({{"run_id": "r", "ds": "2026-11-21"}})
         print(json.dumps({{"nodes": nodes, "owner": op.owner, "env": ns["ENV"],

@@ -42,6 +42,7 @@ class Task:
     task_id: str
     nodes: tuple[str, ...]
     rule: str
+    name: str = ""  # its Kedro name, verbatim: the group's name, or the one node's name
 
 
 @dataclass(frozen=True)
@@ -396,7 +397,12 @@ def group_nodes(
     group_of = dict(zip(ids, groups, strict=True))
     tasks = sorted(
         (
-            Task(task_id, tuple(sorted(g.members, key=graph.rank.__getitem__)), g.label)
+            Task(
+                task_id,
+                tuple(sorted(g.members, key=graph.rank.__getitem__)),
+                g.label,
+                g.name or g.key,
+            )
             for task_id, g in group_of.items()
         ),
         key=lambda t: t.task_id,

@@ -15,7 +15,10 @@ holds `{"kedro_version", "package_name", "environments": {key: {"pipelines", "da
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
+import inspect
 import json
 import os
 import re
@@ -90,22 +93,47 @@ def describe_failure(exc: BaseException, project: Path) -> str:
     return message + (where[0] or where[1])
 
 
-def _node(node: Any) -> dict[str, Any]:
+def function_source(func: Any, project: Path) -> dict[str, Any]:
+    """Where a node's function is defined: `func` (module and qualified name), and `source`
+    (relative to the project) and `line` when its code is in the project's own files. Partials
+    and decorated functions are followed to the function they wrap; builtins, callable objects
+    and installed code keep what can be known without an absolute path."""
+    seen = 0
+    while isinstance(func, functools.partial) and seen < 100:
+        func, seen = func.func, seen + 1
+    with contextlib.suppress(ValueError):  # a cycle of __wrapped__
+        func = inspect.unwrap(func)
+    module = getattr(func, "__module__", None) or ""
+    name = getattr(func, "__qualname__", None) or type(func).__qualname__
+    found: dict[str, Any] = {"func": f"{module}.{name}" if module else str(name)}
+    try:
+        filename = inspect.getsourcefile(func)
+        line = inspect.getsourcelines(func)[1] if filename else 0
+    except (TypeError, OSError):  # builtins, C extensions, code without a file
+        return found
+    path = Path(filename).resolve() if filename else None
+    if path is not None and path.is_relative_to(project) and not _in_environment(path):
+        found.update(source=path.relative_to(project).as_posix(), line=line)
+    return found
+
+
+def _node(node: Any, project: Path) -> dict[str, Any]:
     return {
         "name": node.name,
         "namespace": node.namespace,
         "tags": sorted(node.tags),
         "inputs": list(node.inputs),
         "outputs": list(node.outputs),
+        **function_source(getattr(node, "func", None), project),
     }
 
 
-def _pipelines(wanted: set[str]) -> dict[str, list[dict[str, Any]] | None]:
+def _pipelines(wanted: set[str], project: Path) -> dict[str, list[dict[str, Any]] | None]:
     """Every registered pipeline by name, with its nodes (in run order) when it is wanted."""
     from kedro.framework.project import pipelines
 
     return {
-        name: [_node(n) for n in pipeline.nodes] if name in wanted else None
+        name: [_node(n, project) for n in pipeline.nodes] if name in wanted else None
         for name, pipeline in dict(pipelines).items()
         if pipeline is not None
     }
@@ -276,7 +304,7 @@ def snapshot(project: Path, specs: dict[str, dict[str, Any]], wanted: set[str]) 
     validate_settings()
     with warnings.catch_warnings(record=True) as caught:  # the project's warnings are its own
         warnings.simplefilter("always")
-        pipelines = _pipelines(wanted)
+        pipelines = _pipelines(wanted, project)
         environments = {
             key: _environment(project, spec, pipelines) for key, spec in sorted(specs.items())
         }

@@ -20,7 +20,7 @@ from .runtime import (
     unproduced_inputs,
 )
 from .schedule import Schedule
-from .snapshot import EnvSnapshot, ProjectSnapshot
+from .snapshot import EnvSnapshot, Node, ProjectSnapshot
 from .tasks import (
     TaskOptions,
     docker_resources,
@@ -58,6 +58,11 @@ class DagPlan:
     local_reads: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     executor_location: Location = field(default=Location(""), compare=False, repr=False)
     environment_location: Location = field(default=Location(""), compare=False, repr=False)
+    # What the UI docs and TaskGroups are written from: the nodes, their datasets' types, and
+    # whether the tasks are the namespaces already (no TaskGroups then).
+    nodes: tuple[Node, ...] = field(default=(), compare=False, repr=False)
+    dataset_types: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    by_namespace: bool = False
 
     @property
     def template(self) -> str:
@@ -83,9 +88,11 @@ class DagPlan:
         scalars = {k: v for k, v in vars(self).items() if k not in _TABLES}
         data = [
             repr(sorted(scalars.items())),
-            [(t.task_id, t.nodes, t.rule, self.row(t)[2]) for t in self.tasks],
+            [(t.task_id, t.nodes, t.rule, t.name, self.row(t)[2]) for t in self.tasks],
             sorted(self.datasets.items()),
             sorted(self.presets.items()),
+            self.nodes,
+            self.dataset_types,
         ]
         text = json.dumps(data, sort_keys=True, ensure_ascii=True, default=repr)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -101,6 +108,8 @@ _TABLES = (
     "local_reads",
     "executor_location",
     "environment_location",
+    "nodes",
+    "dataset_types",
 )
 
 
@@ -241,6 +250,9 @@ def plan_dag(
         local_reads=tuple(reads) if target.executor.runtime == "checkout" else (),
         executor_location=target.executor.location,
         environment_location=environment.kedro_env_at,
+        nodes=tuple(target.nodes),
+        dataset_types=tuple(sorted(target.catalog.datasets.items())),
+        by_namespace=any(rule.by == "namespace" for rule in spec.rules),
     )
     return dag, problems, graph.used_rules
 

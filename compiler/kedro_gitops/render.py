@@ -7,6 +7,7 @@ from typing import Any
 
 import jinja2
 
+from .display import dag_doc, task_display_name, task_doc, task_groups
 from .header import stamp
 from .plan import DagPlan, Plan
 from .runtime import Interpreter
@@ -99,6 +100,7 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
     tags = sorted(
         {*dag.settings.tags, "kedro", f"pipeline:{dag.pipeline}", f"env:{dag.environment}"}
     )
+    groups, group_of = task_groups(dag)
     body = template.render(
         dag=dag,
         ex=executor,
@@ -108,6 +110,12 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
         tags=tags,
         operator_import=OPERATOR_IMPORTS[dag.executor],
         python=python_expr(dag.python),
+        display_name=f"{dag.pipeline} ({dag.environment})",
+        dag_doc=dag_doc(dag, manifest),
+        groups=groups,
+        group_of=group_of,
+        task_name=task_display_name,
+        task_doc=lambda task: task_doc(dag, task),
     )
     return stamp(body, manifest, dag.input_hash)
 

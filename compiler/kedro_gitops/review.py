@@ -131,8 +131,11 @@ def parse_dag_file(text: str) -> DagFacts | None:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("airflow.providers")
         for alias in node.names
     ]
+    # (task_id, Kedro name, TaskGroup, nodes[, options]); older files: (task_id, nodes[, options])
     rows = [
         (str(row[0]), tuple(row[1]), dict(row[2]) if len(row) > 2 else {})
+        if isinstance(row[1], (tuple, list))
+        else (str(row[0]), tuple(row[3]), dict(row[4]) if len(row) > 4 else {})
         for row in _literal(tree, "TASKS")
     ]
     edges = frozenset((str(a), str(b)) for a, b in _literal(tree, "EDGES"))

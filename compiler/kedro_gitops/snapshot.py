@@ -27,6 +27,9 @@ class Node:
     tags: tuple[str, ...]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    func: str = ""  # `module.qualname` of the node's function ('' in older snapshots)
+    source: str = ""  # its file, relative to the project ('' outside the project's own code)
+    line: int = 0  # the line its definition starts on (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class ProjectSnapshot:
                             tuple(n.get("tags", ())),
                             tuple(n.get("inputs", ())),
                             tuple(n.get("outputs", ())),
+                            str(n.get("func", "")),
+                            str(n.get("source", "")),
+                            int(n.get("line", 0)),
                         )
                         for n in nodes
                     )
