@@ -51,6 +51,8 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # A value that changes from one parse to the next is an import error, not a warning.
+        "AIRFLOW__DAG_PROCESSOR__DAG_VERSION_INFLATION_CHECK_LEVEL": "error",
         "PYTHONDONTWRITEBYTECODE": "1",  # loading golden DAG folders leaves no __pycache__
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
     }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+
+import pytest
 
 from conftest import BIN, ROOT, copy_example, run
 
@@ -26,3 +29,26 @@ def test_two_checkouts_two_seeds_identical_bytes(tmp_path: Path) -> None:
         assert os.environ.get("USER", "root").encode() + b"/" not in text
         assert text.endswith(b"\n")
         assert b"\r" not in text
+
+
+@pytest.mark.parametrize("seeds", [("1", "2")])
+def test_airflow_dag_hash_is_the_same_under_any_hash_seed(
+    seeds: tuple[str, str], airflow_env: dict[str, str]
+) -> None:
+    """Loading a generated file in two processes with different hash seeds gives the same
+    serialized DAG (Airflow's dag_hash): no new DAG version appears without a change."""
+    cases = ("executors", "runtimes", "ui_display", "awkward_names")  # every executor, groups
+    folders = [ROOT / "dags", *(ROOT / "tests" / "cases" / c / "expected" / "dags" for c in cases)]
+    for folder in folders:
+        seen = []
+        for seed in seeds:
+            proc = run(
+                [str(BIN / "python"), str(ROOT / "tests" / "dag_hash_probe.py"), str(folder)],
+                folder,
+                {**airflow_env, "PYTHONHASHSEED": seed},
+            )
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            seen.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        assert seen[0]["errors"] == [], (folder, seen[0]["errors"])
+        assert seen[0]["hashes"], folder
+        assert seen[0] == seen[1], folder
