@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,22 +34,23 @@ def test_two_checkouts_two_seeds_identical_bytes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seeds", [("1", "2")])
 def test_airflow_dag_hash_is_the_same_under_any_hash_seed(
-    seeds: tuple[str, str], airflow_env: dict[str, str]
+    seeds: tuple[str, str], airflow_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Loading a generated file in two processes with different hash seeds gives the same
     serialized DAG (Airflow's dag_hash): no new DAG version appears without a change."""
     cases = ("executors", "runtimes", "ui_display", "awkward_names")  # every executor, groups
-    folders = [ROOT / "dags", *(ROOT / "tests" / "cases" / c / "expected" / "dags" for c in cases)]
-    for folder in folders:
-        seen = []
-        for seed in seeds:
-            proc = run(
-                [str(BIN / "python"), str(ROOT / "tests" / "dag_hash_probe.py"), str(folder)],
-                folder,
-                {**airflow_env, "PYTHONHASHSEED": seed},
-            )
-            assert proc.returncode == 0, proc.stderr[-2000:]
-            seen.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        assert seen[0]["errors"] == [], (folder, seen[0]["errors"])
-        assert seen[0]["hashes"], folder
-        assert seen[0] == seen[1], folder
+    shutil.copytree(ROOT / "dags", tmp_path / "dags")
+    for case in cases:
+        shutil.copytree(ROOT / "tests" / "cases" / case / "expected" / "dags", tmp_path / case)
+    seen = []
+    for seed in seeds:
+        proc = run(
+            [str(BIN / "python"), str(ROOT / "tests" / "dagbag_probe.py"), str(tmp_path)],
+            tmp_path,
+            {**airflow_env, "PYTHONHASHSEED": seed},
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        seen.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert seen[0]["errors"] == {}, seen[0]["errors"]
+    assert {key.split("/")[0] for key in seen[0]["hashes"]} == {"dags", *cases}
+    assert seen[0] == seen[1]

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import zipfile
 from pathlib import Path
 
-from .header import HEADER_LINES, ownership
+from .header import ownership
+from .swap import first_bytes
 
 _HEAD_BYTES = 4096
 
 
-def _is_ours(head: bytes, owner: str) -> bool:
-    text = head.decode("utf-8", "surrogateescape")
-    return ownership("\n".join(text.split("\n")[:HEADER_LINES]), owner) != "foreign"
-
-
-def _regular(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(path.lstat().st_mode)
-    except OSError:
-        return False
+def _is_ours(head: bytes | None, owner: str) -> bool:
+    """Whether the first bytes of a file hold the header of `owner`'s files (edited or not)."""
+    return (
+        head is not None and ownership(head.decode("utf-8", "surrogateescape"), owner) != "foreign"
+    )
 
 
 def _copies_in_zip(path: Path, owner: str) -> list[str]:
@@ -49,17 +44,19 @@ def copies(out_dir: Path, owner: str) -> list[str]:
         for name in sorted(files):
             path = here / name
             relative = path.relative_to(out_dir).as_posix()
-            if not _regular(path) or "__pycache__" in path.parts:
+            if "__pycache__" in path.parts:
                 continue
-            if name.endswith(".zip"):
+            if name.endswith(".zip") and first_bytes(str(path), 0) is not None:
                 found += [
                     f"{relative.rpartition('/')[0]}/{c}".lstrip("/")
                     for c in _copies_in_zip(path, owner)
                 ]
-            elif name.endswith(".py") and here != out_dir:
-                with path.open("rb") as f:
-                    if _is_ours(f.read(_HEAD_BYTES), owner):
-                        found.append(relative)
+            elif (
+                name.endswith(".py")
+                and here != out_dir
+                and _is_ours(first_bytes(str(path), _HEAD_BYTES), owner)
+            ):
+                found.append(relative)
     return found
 
 
