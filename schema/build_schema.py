@@ -67,6 +67,33 @@ settings = {
         "description": "Airflow DAG tags (added to every DAG).",
     },
     "executor": {"type": "string", "description": "Name of an entry of `executors`."},
+    "params": {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {
+            "type": "string",
+            "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$",
+            "description": "A Kedro parameter by its dotted path, e.g. `model_options.test_size`.",
+        },
+        "description": "Kedro parameters shown as Airflow Params on the trigger form, typed and defaulting to the environment's values; a run's values reach Kedro as runtime parameters. A DAG's list adds to the defaults'.",
+    },
+    "notifications": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            key: {
+                "type": "string",
+                "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+                "description": f"`package.module:name`, a callable or notifier called with the context {when}; imported only when called.",
+            }
+            for key, when in (
+                ("on_failure", "when a DAG run fails"),
+                ("on_success", "when a DAG run succeeds"),
+                ("on_retry", "when a task is retried"),
+            )
+        },
+        "description": "Callbacks by dotted import path; a DAG's keys replace the defaults'.",
+    },
 }
 
 
@@ -562,8 +589,30 @@ schema = {
             },
         },
         "schedule": {
-            "type": ["string", "null"],
-            "description": f"A cron expression of 5 fields (minute hour day month weekday), a preset (`@daily`), a duration (`6h`, at most {MAX_DAYS} days), or null for manual runs only.",
+            "type": ["string", "null", "object"],
+            "description": f"A cron expression of 5 fields (minute hour day month weekday), a preset (`@daily`), a duration (`6h`, at most {MAX_DAYS} days), null for manual runs only, or a schedule on data: `{{after: [dag], datasets: [dataset], cron: ...}}`.",
+            "additionalProperties": False,
+            "anyOf": [{"type": ["string", "null"]}, {"required": ["after"]}, {"required": ["datasets"]}],
+            "properties": {
+                "after": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "DAG ids, or pipelines deployed in the same environment: the DAG runs once each of them has updated its final outputs (the persisted datasets it writes and does not read itself).",
+                },
+                "datasets": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "Persisted catalog datasets: the DAG runs once the Asset of each has been updated.",
+                },
+                "cron": {
+                    "type": "string",
+                    "description": "Also run on this cron expression, preset or duration (Airflow's AssetOrTimeSchedule).",
+                },
+            },
         },
         "dag": {
             "type": "object",

@@ -25,6 +25,16 @@ def main(folder: str) -> None:
             ),
             "operators": sorted({type(t).__name__ for t in dag.tasks}),
             "timetable": type(dag.timetable).__name__,
+            "outlets": {
+                t.task_id: sorted(a.name for a in t.outlets) for t in dag.tasks if t.outlets
+            },
+            "inlets": {t.task_id: sorted(a.name for a in t.inlets) for t in dag.tasks if t.inlets},
+            "uris": sorted({a.name: a.uri for t in dag.tasks for a in t.outlets}.items()),
+            "schedule_assets": sorted(
+                a.name
+                for a in getattr(getattr(dag.timetable, "asset_condition", None), "objects", ())
+            ),
+            "cron": getattr(getattr(dag.timetable, "timetable", None), "expression", None),
         }
         for dag in bag.dags.values()
     }

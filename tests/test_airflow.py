@@ -65,6 +65,35 @@ def test_golden_dags_load_without_errors(folder: Path, airflow_env: dict[str, st
     }
 
 
+def test_assets_and_data_schedules_reach_airflow(airflow_env: dict[str, str]) -> None:
+    """Outlets and inlets on the loaded tasks, and schedules on Assets or on Assets or time."""
+    seen = probe(CASES / "assets" / "expected" / "dags", airflow_env)["dags"]
+    processing, science, everything = (
+        seen[d] for d in ("data_processing_prod", "data_science_prod", "everything_prod")
+    )
+    assert processing["timetable"] == "CronTriggerTimetable"
+    table = "spaceflights.prod.model_input_table"
+    assert processing["outlets"]["create_model_input_table_node"] == [table]
+    assert processing["inlets"]["create_model_input_table_node"] == [
+        "spaceflights.prod.preprocessed_companies",
+        "spaceflights.prod.preprocessed_shuttles",
+    ]
+    assert (table, "file:///tmp/spaceflights/prod/03_primary/model_input_table.csv") in [
+        tuple(pair) for pair in processing["uris"]
+    ]
+    assert science["timetable"] == "AssetTriggeredTimetable"
+    assert science["schedule_assets"] == [table]
+    assert everything["timetable"] == "AssetOrTimeSchedule"
+    assert everything["cron"] == "0 6 * * *"
+    assert everything["schedule_assets"] == [
+        "spaceflights.prod.companies",
+        "spaceflights.prod.reviews",
+    ]
+    text = (CASES / "assets" / "expected" / "dags" / "everything_prod.py").read_text()
+    assert "s3cr3t" not in text  # no userinfo in an Asset URI
+    assert "reader@" not in text
+
+
 def test_awkward_values_arrive_verbatim(airflow_env: dict[str, str], tmp_path: Path) -> None:
     """Quotes, backslashes, newlines, Jinja and `__import__` in names reach Airflow unchanged."""
     files = compile_case(CASES / "awkward_names")

@@ -113,6 +113,9 @@ def plan_text(plan: Plan) -> str:
     lines = []
     for dag in plan.dags:
         schedule = dag.schedule.value or "manual"
+        if dag.schedule_assets:
+            data = f"Assets {', '.join(dag.schedule_assets)}"
+            schedule = f"{dag.schedule.value} or {data}" if dag.schedule.value else data
         lines.append(
             f"{dag.dag_id}: pipeline {dag.pipeline!r}, environment {dag.environment!r}, "
             f"executor {dag.executor} ({dag.runtime}: {dag.python.describe()}), "

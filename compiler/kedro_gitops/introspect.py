@@ -9,8 +9,8 @@ ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ..., "vars": {
 environment variables the tasks get, set while that environment's config is read); PIPELINES_JSON
 lists the pipelines whose nodes are wanted (the others are listed by name only). On success OUT_JSON
 holds `{"kedro_version", "package_name", "environments": {key: {"pipelines", "datasets",
-"local_paths", "parameters", "conf_envs", "conf_missing", "catalog_files"}}}`; on failure
-`{"error": message}` and the exit code is 1.
+"local_paths", "locations", "parameters", "conf_envs", "conf_missing", "catalog_files"}}}`;
+on failure `{"error": message}` and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -191,6 +191,42 @@ def _local_paths(entries: dict[str, dict[str, Any]], used: set[str]) -> dict[str
     return paths
 
 
+def without_userinfo(location: str) -> str:
+    """A location with any `user:password@` of its URI removed: credentials never leave the
+    project (a catalog may hold them inline; the credentials config is never read)."""
+    scheme, sep, rest = location.partition("://")
+    if not sep:
+        return location
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"
+
+
+def _locations(
+    catalog: dict[str, Any], entries: dict[str, dict[str, Any]], used: set[str]
+) -> dict[str, str]:
+    """Where every used dataset with an entry stores its data: its `filepath`, `path` or `table`
+    (a factory's placeholders filled in for the dataset), without credentials."""
+    from kedro.io.catalog_config_resolver import CatalogConfigResolver
+
+    patterns = {
+        k: _without_credentials(v)
+        for k, v in catalog.items()
+        if isinstance(v, dict) and CatalogConfigResolver.is_pattern(k)
+    }
+    resolver = CatalogConfigResolver(config=patterns, default_runtime_patterns=MEMORY_PATTERN)
+    found = {}
+    for name in sorted(used & entries.keys()):
+        entry = entries[name]
+        location = next((entry[k] for k in ("filepath", "path", "table") if k in entry), None)
+        if isinstance(location, str) and "{" in location and name not in catalog:
+            resolved = resolver.resolve_pattern(name)
+            keys = ("filepath", "path", "table")
+            location = next((resolved[k] for k in keys if k in resolved), None)
+        if isinstance(location, str) and location:
+            found[name] = without_userinfo(location)
+    return found
+
+
 def conf_envs(conf_root: Path) -> list[str] | None:
     """The environment folders of a conf source (a folder, a .tar.gz or a .zip); None when the
     conf source itself does not exist."""
@@ -251,7 +287,8 @@ def _environment(project: Path, spec: dict[str, Any], pipelines: dict[str, Any])
     available = conf_envs(conf_root)
     base = getattr(settings, "CONFIG_LOADER_ARGS", {}).get("base_env", "base")
     if available is None or env not in {*available, base}:
-        return {"pipelines": pipelines, "datasets": {}, "local_paths": {}, "parameters": [],
+        return {"pipelines": pipelines, "datasets": {}, "local_paths": {}, "locations": {},
+                "parameters": [],
                 "conf_envs": available or [], "conf_missing": True,
                 "catalog_files": []}  # fmt: skip
     saved = {k: os.environ.get(k) for k in spec.get("vars", {})}
@@ -283,15 +320,46 @@ def _environment(project: Path, spec: dict[str, Any], pipelines: dict[str, Any])
         "pipelines": pipelines,
         "datasets": {name: str(entries[name].get("type", "")) for name in sorted(entries)},
         "local_paths": _local_paths(entries, used),
+        "locations": _locations(config["catalog"], entries, used),
         "parameters": sorted(config["parameters"]),
         "conf_envs": available,
         "conf_missing": False,
+        **_parameter_values(config["parameters"], spec.get("params", [])),
         "catalog_files": catalog_files(
             project,
             conf_root / env,
             list(getattr(loader, "config_patterns", {}).get("catalog", CATALOG_PATTERNS)),
         ),
     }
+
+
+def _parameter_paths(value: Any, prefix: str = "") -> list[str]:
+    """Every dotted path of a parameters mapping: `a`, `a.b`, ..."""
+    found = []
+    for key, item in value.items() if isinstance(value, dict) else ():
+        path = f"{prefix}{key}"
+        found.append(path)
+        if len(found) < 10_000:
+            found += _parameter_paths(item, path + ".")
+    return found
+
+
+def _parameter_values(parameters: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The values of the named parameters (dotted paths), each kept when it is JSON data, and
+    every parameter's dotted path; the values of the others never leave the project."""
+    values = {}
+    for name in names:
+        value: Any = parameters
+        for part in name.split("."):
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            try:
+                values[name] = json.loads(json.dumps(value, allow_nan=False))
+            except (TypeError, ValueError):  # a Python object, NaN: not JSON data
+                values[name] = {"__kedro_gitops_unsupported__": type(value).__name__}
+    return {"parameter_values": values, "parameter_paths": _parameter_paths(parameters)[:10_000]}
 
 
 def snapshot(project: Path, specs: dict[str, dict[str, Any]], wanted: set[str]) -> dict[str, Any]:

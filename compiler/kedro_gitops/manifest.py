@@ -131,6 +131,8 @@ class DagSpec:
     locations: dict[str, Location] = field(compare=False, hash=False)
     executors: tuple[tuple[str, str], ...] = ()
     task_rules: tuple[TaskRule, ...] = ()
+    params: tuple[str, ...] = ()  # Kedro parameters (dotted paths) shown as Airflow Params
+    notifications: tuple[tuple[str, str], ...] = ()  # on_failure/on_success/on_retry: target
 
     def at(self, key: str) -> Location:
         return self.locations.get(key, self.location)
@@ -293,6 +295,16 @@ def _task_rules(
     )
 
 
+def _params_and_notifications(
+    defaults: dict[str, Any], entry: dict[str, Any]
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """A DAG's Params (the defaults' and its own, in order) and callbacks (its own replace the
+    defaults' of the same kind)."""
+    params = tuple(dict.fromkeys((*defaults.get("params", ()), *entry.get("params", ()))))
+    notifications = {**defaults.get("notifications", {}), **entry.get("notifications", {})}
+    return params, tuple(sorted(notifications.items()))
+
+
 def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
     """Typed manifest from schema-valid data; semantic problems are kept in `diagnostics`."""
     errors: list[Diagnostic] = []
@@ -357,6 +369,9 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
             for i, rule in enumerate(entry.get("groups", []))
         )
         locations = {key: smap.at((*path, key)) for key in entry}
+        for key in ("after", "datasets"):
+            for i, _ in enumerate(schedule.after if key == "after" else schedule.datasets):
+                locations[f"schedule.{key}[{i}]"] = smap.at((*path, "schedule", key, i))
         for i, _ in enumerate(entry.get("environments", [])):
             locations[f"environments[{i}]"] = smap.at((*path, "environments", i))
         if "executor" not in entry and "executor" in data.get("defaults", {}):
@@ -365,6 +380,14 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
         by_env = {"*": chosen} if isinstance(chosen, str) else dict(chosen or {})
         for env_name in by_env:
             locations[f"executor.{env_name}"] = smap.at((*path, "executor", env_name))
+        params, notifications = _params_and_notifications(data.get("defaults", {}), entry)
+        for name in params:
+            own = list(entry.get("params", ()))
+            locations[f"params.{name}"] = smap.at(
+                (*path, "params", own.index(name))
+                if name in own
+                else ("defaults", "params", data["defaults"]["params"].index(name))
+            )
         dags.append(
             DagSpec(
                 index=index,
@@ -381,6 +404,8 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
                 task_rules=_task_rules(
                     entry.get("tasks", []), (*path, "tasks"), f"dags[{index}].tasks", smap
                 ),
+                params=params,
+                notifications=notifications,
             )
         )
     return Manifest(

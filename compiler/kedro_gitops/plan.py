@@ -8,7 +8,8 @@ import posixpath
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .diagnostics import CompileError, Diagnostic, Location, has_errors, merged
+from . import assets
+from .diagnostics import CompileError, Diagnostic, Location, did_you_mean, has_errors, merged
 from .grouping import Edge, Task, group_nodes, unmatched
 from .manifest import POD_TYPES, Environment, Manifest, Settings
 from .resolve import Target, resolve
@@ -55,9 +56,16 @@ class DagPlan:
     options: dict[str, TaskOptions] = field(default_factory=dict, compare=False, repr=False)
     presets: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     executor_options: tuple[tuple[str, Any], ...] = ()
+    # Airflow Assets (name, URI) the DAG touches; per task the names it writes (outlets) and
+    # reads from other tasks of the DAG (inlets); the names a data schedule waits for.
+    assets: tuple[tuple[str, str], ...] = ()
+    task_assets: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    schedule_assets: tuple[str, ...] = ()
     local_reads: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     executor_location: Location = field(default=Location(""), compare=False, repr=False)
     environment_location: Location = field(default=Location(""), compare=False, repr=False)
+    params: tuple[tuple[str, Any], ...] = ()  # Kedro parameter (dotted path), its default
+    notifications: tuple[tuple[str, str], ...] = ()  # on_failure/on_success/on_retry: target
     # What the UI docs and TaskGroups are written from: the nodes, their datasets' types, and
     # whether the tasks are the namespaces already (no TaskGroups then).
     nodes: tuple[Node, ...] = field(default=(), compare=False, repr=False)
@@ -161,6 +169,61 @@ def _catalog_file(environment: Environment, catalog: EnvSnapshot) -> str:
     return min(shown, key=lambda path: (path.count("/"), path))
 
 
+UNSUPPORTED = "__kedro_gitops_unsupported__"  # introspect.py's mark of a value that is not JSON
+_MISSING = object()
+
+
+def dag_params(
+    target: Target, params_file: str
+) -> tuple[tuple[tuple[str, Any], ...], list[Diagnostic]]:
+    """The DAG's Params with the environment's values as defaults; unknown names and values
+    that are not JSON data are errors."""
+    spec, values, problems = target.spec, target.catalog.parameter_values, []
+    found = []
+    for name in spec.params:
+        where = spec.at(f"params.{name}")
+        value = values.get(name, _MISSING)
+        if value is _MISSING:
+            known = target.catalog.parameter_paths or target.catalog.parameters
+            problems.append(
+                Diagnostic(
+                    where,
+                    "error",
+                    "unknown-parameter",
+                    f"unknown parameter `{name}` in environment "
+                    f"`{target.environment.kedro_env}`",
+                    hint=did_you_mean(name, known) if known else f"define it in `{params_file}`",
+                )
+            )
+        elif isinstance(value, dict) and UNSUPPORTED in value:
+            problems.append(
+                Diagnostic(
+                    where,
+                    "error",
+                    "unsupported-parameter",
+                    f"parameter `{name}` holds a {value[UNSUPPORTED]}, not JSON data: an "
+                    "Airflow Param cannot show it",
+                    hint="name a parameter holding strings, numbers, booleans, lists or mappings",
+                )
+            )
+        else:
+            found.append((name, value))
+    names = [n for n, _ in found]
+    problems += [
+        Diagnostic(
+            spec.at(f"params.{name}"),
+            "error",
+            "overlapping-parameters",
+            f"parameter `{name}` is inside `{outer}`, also a Param: a run could set both",
+            hint=f"keep one of `{outer}` and `{name}`",
+        )
+        for name in names
+        for outer in names
+        if name.startswith(outer + ".")
+    ]
+    return tuple(found), problems
+
+
 def plan_dag(
     manifest: Manifest, target: Target
 ) -> tuple[DagPlan, list[Diagnostic], frozenset[int]]:
@@ -206,6 +269,10 @@ def plan_dag(
             for node in target.nodes
             if cli_unsafe(node.name)
         ]
+    params, found_params = dag_params(
+        target, f"{environment.conf_source or 'conf'}/{environment.kedro_env}/parameters.yml"
+    )
+    problems += found_params
     nodes = {n.name: n for n in target.nodes}
     rules = (*spec.task_rules, *manifest.task_rules)
     resources, presets, found = task_resources(
@@ -250,11 +317,37 @@ def plan_dag(
         local_reads=tuple(reads) if target.executor.runtime == "checkout" else (),
         executor_location=target.executor.location,
         environment_location=environment.kedro_env_at,
+        params=params,
+        notifications=spec.notifications,
         nodes=tuple(target.nodes),
         dataset_types=tuple(sorted(target.catalog.datasets.items())),
         by_namespace=any(rule.by == "namespace" for rule in spec.rules),
     )
-    return dag, problems, graph.used_rules
+    return replace(dag, **_task_assets(target, graph.tasks)), problems, graph.used_rules
+
+
+def _task_assets(target: Target, tasks: tuple[Task, ...]) -> dict[str, Any]:
+    """The Assets of a DAG's tasks: each persisted dataset a task writes is an outlet, and an
+    inlet of the tasks of the same DAG that read it."""
+    nodes = {n.name: n for n in target.nodes}
+    catalog = target.catalog
+    rows, named = [], {}
+    every = set(assets.writes(target.nodes, catalog))
+    for task in tasks:
+        members = [nodes[n] for n in task.nodes]
+        outlets = assets.writes(members, catalog)
+        inlets = [d for d in assets.reads(members, catalog) if d in every and d not in outlets]
+        for dataset in (*outlets, *inlets):
+            named[dataset] = assets.asset_of(target, dataset)
+        if outlets or inlets:
+            rows.append(
+                (
+                    task.task_id,
+                    tuple(named[d][0] for d in outlets),
+                    tuple(named[d][0] for d in inlets),
+                )
+            )
+    return {"assets": tuple(sorted(named.values())), "task_assets": tuple(rows)}
 
 
 def unmatched_task_rules(manifest: Manifest, project: ProjectSnapshot) -> list[Diagnostic]:
@@ -288,6 +381,8 @@ def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
     """The whole Plan; raises CompileError carrying every error (and warning) found."""
     targets, problems = resolve(manifest, project)
     problems += manifest.diagnostics
+    waits_for, found_schedules = assets.schedule_assets(targets)
+    problems += found_schedules
     dags = []
     used: set[tuple[int, int]] = set()
     failed: set[int] = set()
@@ -300,6 +395,13 @@ def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
             continue
         problems += [d.about(target.dag_id, target.environment.name) for d in found]
         used |= {(target.spec.index, r) for r in rules}
+        if target.dag_id in waits_for:
+            waited = waits_for[target.dag_id]
+            dag = replace(
+                dag,
+                assets=tuple(sorted({*dag.assets, *waited})),
+                schedule_assets=tuple(name for name, _ in waited),
+            )
         dags.append(dag)
     planned = {t.spec.index for t in targets} - failed
     problems += [

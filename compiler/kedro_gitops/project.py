@@ -38,6 +38,7 @@ class ProjectRequest:
     output: str
     specs: tuple[Spec, ...]
     pipelines: tuple[str, ...]  # whose nodes are needed
+    params: tuple[str, ...] = ()  # the parameters whose values are needed (dotted paths)
 
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> ProjectRequest:
@@ -49,6 +50,7 @@ class ProjectRequest:
             manifest.output,
             _keyed(specs),
             tuple(sorted({d.pipeline for d in manifest.dags})),
+            tuple(sorted({p for d in manifest.dags for p in d.params})),
         )
 
     @classmethod
@@ -67,12 +69,21 @@ class ProjectRequest:
                 data.get("output", "dags"),
                 _keyed(specs),
                 tuple(sorted({d["pipeline"] for d in data["dags"]})),
+                tuple(
+                    sorted(
+                        {
+                            p
+                            for entry in (data.get("defaults") or {}, *data["dags"])
+                            for p in entry.get("params") or ()
+                        }
+                    )
+                ),
             )
         except (KeyError, TypeError, AttributeError):
             return None
         fields = (request.project_path, request.python or "", request.output)
         plain = all(isinstance(v, str) for v in fields)
-        plain = plain and all(isinstance(p, str) for p in request.pipelines)
+        plain = plain and all(isinstance(p, str) for p in (*request.pipelines, *request.params))
         plain = plain and all(
             isinstance(env, str)
             and isinstance(conf, (str, type(None)))
@@ -127,6 +138,7 @@ class Reading:
             )
         specs = {
             key: {"env": env, "conf_source": conf, "vars": dict(variables)}
+            | ({"params": list(request.params)} if request.params else {})
             for key, env, conf, variables in request.specs
         }
         wanted = json.dumps(list(request.pipelines))

@@ -53,12 +53,39 @@ _ENV.filters["dict"] = dict
 _ENV.filters["seconds"] = duration_seconds
 
 
+def param_type(value: Any) -> str | list[str]:
+    """The JSON Schema type of an Airflow Param defaulting to a Kedro parameter's value."""
+    if value is None:
+        return ["null", "string"]
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+    return kinds.get(type(value), "object")
+
+
+_ENV.filters["param_type"] = param_type
+
+
 def schedule_expr(schedule: Schedule) -> str:
     if schedule.kind == "none":
         return "None"
     if schedule.kind == "duration":
         return f"datetime.timedelta(seconds={schedule.seconds})"
     return py(schedule.value)
+
+
+def data_schedule_expr(dag: DagPlan) -> tuple[str, list[str]]:
+    """A schedule on Assets (all of them updated), or on Assets or time; and its imports."""
+    names = [f"ASSET[{py(name)}]" for name in dag.schedule_assets]
+    assets = f"AssetAll({', '.join(names)})"
+    schedule, timezone = dag.schedule, py(dag.settings.timezone)
+    if schedule.kind == "none":
+        return assets, ["Asset", "AssetAll"]
+    if schedule.kind == "duration":
+        timetable = f"DeltaTriggerTimetable(datetime.timedelta(seconds={schedule.seconds}))"
+    else:
+        timetable = f"CronTriggerTimetable({py(schedule.value)}, timezone={timezone})"
+    kind = timetable.split("(", 1)[0]
+    expr = f"AssetOrTimeSchedule(timetable={timetable}, assets={assets})"
+    return expr, ["Asset", "AssetAll", "AssetOrTimeSchedule", kind]
 
 
 def start_date_args(text: str) -> str:
@@ -101,10 +128,14 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
         {*dag.settings.tags, "kedro", f"pipeline:{dag.pipeline}", f"env:{dag.environment}"}
     )
     groups, group_of = task_groups(dag)
+    schedule, asset_imports = schedule_expr(dag.schedule), ["Asset"] if dag.assets else []
+    if dag.schedule_assets:
+        schedule, asset_imports = data_schedule_expr(dag)
     body = template.render(
         dag=dag,
         ex=executor,
-        schedule=schedule_expr(dag.schedule),
+        schedule=schedule,
+        asset_imports=sorted(asset_imports),
         start_date=start_date_args(dag.settings.start_date),
         retry_delay=duration_seconds(dag.settings.retry_delay),
         tags=tags,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 PRESETS = (
     "@once",
@@ -54,6 +54,13 @@ class Schedule:
 
     kind: Literal["none", "cron", "preset", "duration"]
     value: str = ""
+    after: tuple[str, ...] = ()  # DAG ids or pipelines whose final outputs it waits for
+    datasets: tuple[str, ...] = ()  # catalog datasets whose Assets it waits for
+
+    @property
+    def on_data(self) -> bool:
+        """True when the DAG runs once Assets are updated (and on its time schedule, if any)."""
+        return bool(self.after or self.datasets)
 
     @property
     def seconds(self) -> int:
@@ -133,9 +140,24 @@ def _check_with_croniter(text: str, start: datetime.datetime) -> None:
         ) from None
 
 
-def parse_schedule(value: str | None, start: datetime.datetime | None = None) -> Schedule:
+def parse_schedule(
+    value: str | dict[str, Any] | None, start: datetime.datetime | None = None
+) -> Schedule:
     """Classify a manifest schedule; raise ScheduleError with the reason when it is invalid.
-    A cron schedule must fire after `start` (the DAG's start date, naive)."""
+    A cron schedule must fire after `start` (the DAG's start date, naive). A mapping schedules
+    on data (`after`, `datasets`), or on data or time (`cron` with either)."""
+    if isinstance(value, dict):
+        timed = parse_schedule(value.get("cron"), start)
+        if timed.value in ("@once", "@continuous"):
+            raise ScheduleError(
+                f"`{timed.value}` cannot be combined with `after` or `datasets`",
+                hint="use a cron expression, a preset such as `@daily` or a duration",
+            )
+        return replace(
+            timed,
+            after=tuple(dict.fromkeys(value.get("after", ()))),
+            datasets=tuple(dict.fromkeys(value.get("datasets", ()))),
+        )
     if value is None:
         return Schedule("none")
     text = value.strip()

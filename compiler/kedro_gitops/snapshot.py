@@ -44,6 +44,11 @@ class EnvSnapshot:
     conf_envs: tuple[str, ...] = ()  # the environment folders of the conf source
     conf_missing: bool = False  # the conf source has no folder for this environment
     catalog_files: tuple[str, ...] = ()  # its conf folder's catalog files, project-relative
+    # The values of the parameters the manifest names (JSON data, by dotted path), and every
+    # parameter's dotted path (for did-you-mean hints); empty in older snapshots.
+    parameter_values: dict[str, Any] = field(default_factory=dict)
+    parameter_paths: tuple[str, ...] = ()
+    locations: dict[str, str] = field(default_factory=dict)  # filepath/path/table, no userinfo
 
     @cached_property
     def _persisted(self) -> frozenset[str]:
@@ -92,6 +97,9 @@ class ProjectSnapshot:
                 conf_envs=tuple(env.get("conf_envs", ())),
                 conf_missing=bool(env.get("conf_missing", False)),
                 catalog_files=tuple(env.get("catalog_files", ())),
+                parameter_values=dict(env.get("parameter_values", {})),
+                parameter_paths=tuple(env.get("parameter_paths", ())),
+                locations=dict(env.get("locations", {})),
             )
             for key, env in data["environments"].items()
         }
