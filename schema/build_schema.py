@@ -592,7 +592,11 @@ schema = {
             "type": ["string", "null", "object"],
             "description": f"A cron expression of 5 fields (minute hour day month weekday), a preset (`@daily`), a duration (`6h`, at most {MAX_DAYS} days), null for manual runs only, or a schedule on data: `{{after: [dag], datasets: [dataset], cron: ...}}`.",
             "additionalProperties": False,
-            "anyOf": [{"type": ["string", "null"]}, {"required": ["after"]}, {"required": ["datasets"]}],
+            "anyOf": [
+                {"type": ["string", "null"]},
+                {"required": ["after"]},
+                {"required": ["datasets"]},
+            ],
             "properties": {
                 "after": {
                     "type": "array",

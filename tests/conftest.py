@@ -43,10 +43,21 @@ def checkout(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for Airflow subprocesses: a private AIRFLOW_HOME with a migrated sqlite db."""
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {
+def migrated_airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow metadata database migrated once per session, copied for each test."""
+    home = tmp_path_factory.mktemp("airflow-template")
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
+    )
+    return home / "airflow.db"
+
+
+def airflow_home(home: Path, database: Path) -> dict[str, str]:
+    """Environment for Airflow subprocesses: AIRFLOW_HOME `home` with a copy of `database`."""
+    home.mkdir()
+    shutil.copyfile(database, home / "airflow.db")
+    return {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -56,10 +67,21 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",  # loading golden DAG folders leaves no __pycache__
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
     }
-    subprocess.run(
-        [str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
-    )
-    return env
+
+
+@pytest.fixture
+def airflow_env(migrated_airflow_db: Path, tmp_path: Path) -> dict[str, str]:
+    """A deployment of its own for each test: Assets of other tests' checkouts, which share
+    names but not paths, would otherwise make each other inactive."""
+    return airflow_home(tmp_path / "airflow-home", migrated_airflow_db)
+
+
+@pytest.fixture(scope="module")
+def module_airflow_env(
+    migrated_airflow_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """One Airflow home for the DagBag loads of a module's tests."""
+    return airflow_home(tmp_path_factory.mktemp("airflow") / "home", migrated_airflow_db)
 
 
 def run(

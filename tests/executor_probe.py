@@ -19,6 +19,7 @@ CONTEXT = {
     "run_id": "manual__2026-11-21T00:00:00+00:00",
     "logical_date": "2026-11-21T00:00:00+00:00",
     "ds": "2026-11-21",
+    "params": {},
 }
 SETTINGS = ("retries", "pool", "queue", "priority_weight", "trigger_rule")
 

@@ -13,15 +13,18 @@ from conftest import BIN, CASES, ROOT, run
 FOLDER = CASES / "executors" / "expected" / "dags"
 DIGEST = "registry.example.com/ml@sha256:" + "0123456789abcdef" * 4
 MOMENT = "2026-11-21T00:00:00+00:00"
-PARAMS = f"airflow_run_id=manual__{MOMENT},airflow_logical_date={MOMENT}"
+# The runtime parameters as the pod's first argument renders them: JSON, read by KEDRO_MAIN.
+PARAMS = json.dumps(
+    {"airflow_logical_date": MOMENT, "airflow_run_id": f"manual__{MOMENT}"}, sort_keys=True
+)
 
 
 @pytest.fixture(scope="module")
-def seen(airflow_env: dict[str, str]) -> dict[str, Any]:
+def seen(module_airflow_env: dict[str, str]) -> dict[str, Any]:
     proc = run(
         [str(BIN / "python"), str(CASES.parent / "executor_probe.py"), str(FOLDER)],
         FOLDER,
-        airflow_env,
+        module_airflow_env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -44,8 +47,7 @@ def test_kubernetes_pod_per_task(seen: dict[str, Any]) -> None:
         assert box["image"] == DIGEST
         assert box["command"][:2] == ["python", "-c"]
         assert "KEDRO_LOGGING_CONFIG" in box["command"][2]  # Kedro's plain logging, no Rich
-        assert box["args"][:5] == ["run", "--pipelines", "ml", "--env", "prod"]
-        assert box["args"][-2:] == ["--params", PARAMS]
+        assert box["args"][:6] == [PARAMS, "run", "--pipelines", "ml", "--env", "prod"]
         env = {e["name"]: e.get("value") or e["valueFrom"]["secretKeyRef"] for e in box["env"]}
         assert env == {
             "MLFLOW_TRACKING_URI": "http://mlflow:5000",
@@ -66,9 +68,9 @@ def test_kubernetes_pod_per_task(seen: dict[str, Any]) -> None:
         assert pod["metadata"]["labels"]["team"] == "ml"
         assert task_id.replace("_", "-") in pod["metadata"]["name"]
 
-    assert container(dag["training"]["pod"])["args"][5:7] == ["--nodes", "train,train_gpu"]
-    # A node name with Jinja in it stays data; the run id in --params is rendered.
-    assert container(dag["report_ds"]["pod"])["args"][5:7] == ["--nodes", "report {{ ds }}"]
+    assert container(dag["training"]["pod"])["args"][6:] == ["--nodes", "train,train_gpu"]
+    # A node name with Jinja in it stays data; the run id in the parameters is rendered.
+    assert container(dag["report_ds"]["pod"])["args"][6:] == ["--nodes", "report {{ ds }}"]
 
 
 def test_resources_by_tag_and_merged_with_largest(seen: dict[str, Any]) -> None:
@@ -102,6 +104,7 @@ def test_docker_operator_arguments(seen: dict[str, Any]) -> None:
     assert train["image"] == "ml:1.4.2"
     assert train["command"][:2] == ["python", "-c"]
     assert train["command"][3:] == [
+        PARAMS,
         "run",
         "--pipelines",
         "ml",
@@ -109,8 +112,6 @@ def test_docker_operator_arguments(seen: dict[str, Any]) -> None:
         "base",
         "--nodes",
         "train",
-        "--params",
-        PARAMS,
     ]
     assert train["environment"] == {"STAGE": "docker"}
     assert train["mounts"] == [
@@ -166,7 +167,7 @@ def test_each_runtime_finds_project_and_interpreter(airflow_env: dict[str, str])
     assert composer["operator"] == "GKEStartPodOperator"
     box = container(composer["pod"])
     assert box["command"][:2] == ["python", "-c"]
-    assert box["args"][:5] == ["run", "--pipelines", "training", "--env", "prod"]
+    assert box["args"][1:6] == ["run", "--pipelines", "training", "--env", "prod"]
     assert box["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}
     assert composer["pod"]["metadata"]["namespace"] == "shop"
 

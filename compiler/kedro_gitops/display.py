@@ -80,11 +80,16 @@ def task_display_name(task: Task) -> str:
 
 def _schedule(dag: DagPlan) -> str:
     schedule = dag.schedule
+    data = ", ".join(code(name) for name in dag.schedule_assets)
     if schedule.kind == "none":
+        if data:
+            return f"once all of these Assets are updated: {data}"
         return "none (manual and API-triggered runs only)"
     if schedule.kind == "duration":
-        return f"every {code(schedule.value)}"
-    return f"{code(schedule.value)} ({dag.settings.timezone})"
+        timed = f"every {code(schedule.value)}"
+    else:
+        timed = f"{code(schedule.value)} ({dag.settings.timezone})"
+    return f"{timed}, or once all of these Assets are updated: {data}" if data else timed
 
 
 def dag_doc(dag: DagPlan, manifest: str) -> str:

@@ -190,8 +190,7 @@ def dag_params(
                     where,
                     "error",
                     "unknown-parameter",
-                    f"unknown parameter `{name}` in environment "
-                    f"`{target.environment.kedro_env}`",
+                    f"unknown parameter `{name}` in environment `{target.environment.kedro_env}`",
                     hint=did_you_mean(name, known) if known else f"define it in `{params_file}`",
                 )
             )

@@ -88,6 +88,16 @@ def data_schedule_expr(dag: DagPlan) -> tuple[str, list[str]]:
     return expr, ["Asset", "AssetAll", "AssetOrTimeSchedule", kind]
 
 
+def from_import(module: str, names: list[str]) -> str:
+    """`from module import ...` as isort writes it: constants, classes, then functions; wrapped
+    one name per line when it would pass 99 characters."""
+    kinds = sorted(set(names), key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
+    line = f"from {module} import {', '.join(kinds)}"
+    if len(line) <= 99:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {n},\n" for n in kinds) + ")"
+
+
 def start_date_args(text: str) -> str:
     """`2026-01-01T03:00` -> `2026, 1, 1, 3, 0, 0`."""
     moment = datetime.datetime.fromisoformat(text.replace(" ", "T"))
@@ -128,14 +138,18 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
         {*dag.settings.tags, "kedro", f"pipeline:{dag.pipeline}", f"env:{dag.environment}"}
     )
     groups, group_of = task_groups(dag)
-    schedule, asset_imports = schedule_expr(dag.schedule), ["Asset"] if dag.assets else []
+    schedule, sdk = schedule_expr(dag.schedule), ["DAG", "literal"]
     if dag.schedule_assets:
-        schedule, asset_imports = data_schedule_expr(dag)
+        schedule, more = data_schedule_expr(dag)
+        sdk += more
+    sdk += (
+        ["Asset"] * bool(dag.assets) + ["Param"] * bool(dag.params) + ["TaskGroup"] * bool(groups)
+    )
     body = template.render(
         dag=dag,
         ex=executor,
         schedule=schedule,
-        asset_imports=sorted(asset_imports),
+        sdk_import=from_import("airflow.sdk", sdk),
         start_date=start_date_args(dag.settings.start_date),
         retry_delay=duration_seconds(dag.settings.retry_delay),
         tags=tags,
