@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
-from conftest import BIN, CASES, run
+from conftest import BIN, CASES, kedro_gitops, run
 
 FOLDER = CASES / "params_notifications" / "expected" / "dags"
 
@@ -56,3 +57,58 @@ def test_params_and_callbacks_on_the_loaded_dag(airflow_env: dict[str, str]) -> 
     assert prod["on_failure"] == ["notify(alerts.pager:page)"]
     assert prod["on_success"] == ["notify(alerts.slack:notify_success)"]
     assert prod["on_retry"] == ["notify(alerts.slack:SLACK.notify)"]
+
+
+ALERTS = '''"""Test instrumentation: a failure callback."""
+
+from airflow.sdk.bases.notifier import BaseNotifier  # only where Airflow runs: never imported
+
+CALLS = []
+
+
+def record(context):
+    CALLS.append(context)
+
+
+if BaseNotifier:
+    NOTIFIER = record
+'''
+
+
+def test_notification_targets_are_looked_up_in_the_project(checkout: Path) -> None:
+    """A target in the project's package is found without running its module (which imports
+    Airflow, absent from many project environments); a typo, a missing module and a name
+    defined nowhere are errors at their line in the manifest, and dags/ is left alone."""
+    package = checkout / "examples/spaceflights/src/spaceflights"
+    (package / "alerts.py").write_text(ALERTS)
+    manifest = checkout / "pipelines.deploy.yaml"
+    text = manifest.read_text()
+    good = (
+        "  notifications: {on_failure: 'spaceflights.alerts:record', "
+        "on_retry: 'spaceflights.alerts:NOTIFIER'}\n"
+    )
+    manifest.write_text(text.replace("  executor: local\n", "  executor: local\n" + good, 1))
+    proc = kedro_gitops("compile", cwd=checkout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    compiled = {p.name: p.read_bytes() for p in (checkout / "dags").glob("*.py")}
+    assert (
+        'on_failure_callback=notify("spaceflights.alerts:record")'
+        in (checkout / "dags/data_processing_base.py").read_text()
+    )
+    bad = good.replace("alerts:record", "alerts:recrod").replace(
+        "spaceflights.alerts:NOTIFIER", "spaceflights.alarms:x"
+    )
+    manifest.write_text(text.replace("  executor: local\n", "  executor: local\n" + bad, 1))
+    proc = kedro_gitops("compile", cwd=checkout)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "unknown-notification" in line]
+    line = next(i + 1 for i, t in enumerate(manifest.read_text().splitlines()) if "recrod" in t)
+    assert lines == [
+        f"pipelines.deploy.yaml:{line}:31: error[unknown-notification]: on_failure: "
+        "`spaceflights.alerts:recrod` cannot be imported: module `spaceflights.alerts` defines "
+        "no `recrod`",
+        f"pipelines.deploy.yaml:{line}:71: error[unknown-notification]: on_retry: "
+        "`spaceflights.alarms:x` cannot be imported: the project's interpreter finds no module "
+        "`spaceflights.alarms`",
+    ]
+    assert {p.name: p.read_bytes() for p in (checkout / "dags").glob("*.py")} == compiled

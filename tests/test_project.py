@@ -211,9 +211,9 @@ def test_the_build_cache_keeps_warnings_and_follows_the_manifest(checkout: Path)
         proc = kedro_gitops("compile", cwd=checkout)
         assert proc.returncode == 0, proc.stderr
         assert "warning[rule-unused]: groups[0] tag_prefix matches no node" in proc.stderr
-    manifest.write_text(manifest.read_text().replace('"@daily"', '"@hourly"'))
+    manifest.write_text(manifest.read_text().replace('"0 3 * * *"', '"@hourly"'))
     assert kedro_gitops("compile", cwd=checkout).returncode == 0
-    assert 'schedule="@hourly"' in (checkout / "dags/data_science_prod.py").read_text()
+    assert 'schedule="@hourly"' in (checkout / "dags/data_processing_prod.py").read_text()
 
 
 @pytest.mark.parametrize("raise_errors", [False, True])

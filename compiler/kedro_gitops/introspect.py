@@ -3,21 +3,25 @@
 Runs as a script in the Kedro project's own interpreter (which need not have kedro-gitops
 installed), so it imports nothing but Kedro and the standard library:
 
-    python introspect.py PROJECT_DIR OUT_JSON ENV_SPEC_JSON PIPELINES_JSON
+    python introspect.py PROJECT_DIR OUT_JSON ENV_SPEC_JSON PIPELINES_JSON [CALLBACKS_JSON]
 
 ENV_SPEC_JSON maps a snapshot key to `{"env": ..., "conf_source": ..., "vars": {...}}` (`vars`:
 environment variables the tasks get, set while that environment's config is read); PIPELINES_JSON
-lists the pipelines whose nodes are wanted (the others are listed by name only). On success OUT_JSON
-holds `{"kedro_version", "package_name", "environments": {key: {"pipelines", "datasets",
-"local_paths", "locations", "parameters", "conf_envs", "conf_missing", "catalog_files"}}}`;
-on failure `{"error": message}` and the exit code is 1.
+lists the pipelines whose nodes are wanted (the others are listed by name only); CALLBACKS_JSON the
+notification targets (`module:name`) to look up. On success OUT_JSON holds `{"kedro_version",
+"package_name", "callbacks": {target: problem or ""}, "environments": {key: {"pipelines",
+"datasets", "local_paths", "locations", "parameters", "parameter_values", "parameter_paths",
+"conf_envs", "conf_missing", "catalog_files"}}}`; on failure `{"error": message}` and the exit
+code is 1.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import gc
+import importlib.util
 import inspect
 import json
 import os
@@ -362,6 +366,40 @@ def _parameter_values(parameters: dict[str, Any], names: list[str]) -> dict[str,
     return {"parameter_values": values, "parameter_paths": _parameter_paths(parameters)[:10_000]}
 
 
+def _defines(path: str, name: str) -> bool:
+    """True unless the module source at `path` surely has no top-level `name` (read, not run)."""
+    tree = ast.parse(Path(path).read_bytes())
+    found: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(statement.name)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            found |= {(a.asname or a.name).split(".")[0] for a in statement.names}
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            found |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        else:  # `if`, `try`, `with`...: names defined inside are not followed
+            found |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+    return bool({name, "*", "__getattr__"} & found)
+
+
+def callback_problem(target: str) -> str:
+    """Why `module:name` cannot be a callback ('' when it can): the module is looked up (its
+    parent packages imported) but not run; its source is read for a top-level `name`."""
+    module, _, name = target.partition(":")
+    try:
+        spec = importlib.util.find_spec(module)
+    except Exception as exc:  # a parent package that fails to import, or is no package
+        return f"looking up module `{module}` failed: {type(exc).__name__}: {exc}"
+    if spec is None:
+        return f"the project's interpreter finds no module `{module}`"
+    origin = spec.origin or ""
+    first = name.split(".")[0]
+    if origin.endswith(".py") and not _defines(origin, first):
+        return f"module `{module}` defines no `{first}`"
+    return ""
+
+
 def snapshot(project: Path, specs: dict[str, dict[str, Any]], wanted: set[str]) -> dict[str, Any]:
     """Snapshot every requested (env, conf_source) of the project without running a node."""
     import kedro
@@ -391,8 +429,10 @@ def snapshot(project: Path, specs: dict[str, dict[str, Any]], wanted: set[str]) 
 def main(argv: list[str]) -> int:
     project, out, specs = Path(argv[0]).resolve(), Path(argv[1]), json.loads(argv[2])
     wanted = set(json.loads(argv[3]))
+    callbacks = json.loads(argv[4]) if len(argv) > 4 else []
     try:
         result = snapshot(project, specs, wanted)
+        result["callbacks"] = {target: callback_problem(target) for target in callbacks}
     except BaseException as exc:  # the project's own code can raise anything
         message = describe_failure(exc, project)
         out.write_text(json.dumps({"error": message}), encoding="utf-8")

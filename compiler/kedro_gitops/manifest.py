@@ -296,13 +296,26 @@ def _task_rules(
 
 
 def _params_and_notifications(
-    defaults: dict[str, Any], entry: dict[str, Any]
-) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """A DAG's Params (the defaults' and its own, in order) and callbacks (its own replace the
-    defaults' of the same kind)."""
-    params = tuple(dict.fromkeys((*defaults.get("params", ()), *entry.get("params", ()))))
-    notifications = {**defaults.get("notifications", {}), **entry.get("notifications", {})}
-    return params, tuple(sorted(notifications.items()))
+    defaults: dict[str, Any], entry: dict[str, Any], path: tuple[str | int, ...], smap: SourceMap
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], dict[str, Location]]:
+    """A DAG's Params (the defaults' and its own, in order), callbacks (its own replace the
+    defaults' of the same kind), and where each was written."""
+    own_params, given = list(entry.get("params", ())), list(defaults.get("params", ()))
+    params = tuple(dict.fromkeys((*given, *own_params)))
+    own = entry.get("notifications", {})
+    notifications = tuple(sorted({**defaults.get("notifications", {}), **own}.items()))
+    locations = {
+        f"params.{name}": smap.at(
+            (*path, "params", own_params.index(name))
+            if name in own_params
+            else ("defaults", "params", given.index(name))
+        )
+        for name in params
+    }
+    for kind, _ in notifications:
+        where = (*path, "notifications", kind) if kind in own else ("defaults", "notifications")
+        locations[f"notifications.{kind}"] = smap.at(where + (kind,) * (kind not in own))
+    return params, notifications, locations
 
 
 def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
@@ -380,14 +393,10 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
         by_env = {"*": chosen} if isinstance(chosen, str) else dict(chosen or {})
         for env_name in by_env:
             locations[f"executor.{env_name}"] = smap.at((*path, "executor", env_name))
-        params, notifications = _params_and_notifications(data.get("defaults", {}), entry)
-        for name in params:
-            own = list(entry.get("params", ()))
-            locations[f"params.{name}"] = smap.at(
-                (*path, "params", own.index(name))
-                if name in own
-                else ("defaults", "params", data["defaults"]["params"].index(name))
-            )
+        params, notifications, where = _params_and_notifications(
+            data.get("defaults", {}), entry, path, smap
+        )
+        locations |= where
         dags.append(
             DagSpec(
                 index=index,

@@ -349,6 +349,25 @@ def _task_assets(target: Target, tasks: tuple[Task, ...]) -> dict[str, Any]:
     return {"assets": tuple(sorted(named.values())), "task_assets": tuple(rows)}
 
 
+def notification_problems(manifest: Manifest, project: ProjectSnapshot) -> list[Diagnostic]:
+    """A notification whose module the project's interpreter cannot find, or which defines no
+    such name, is an error: Airflow would only find out when a run fails."""
+    return [
+        Diagnostic(
+            spec.at(f"notifications.{kind}"),
+            "error",
+            "unknown-notification",
+            f"{kind}: `{target}` cannot be imported: {project.callbacks[target]}",
+            hint="name a function or notifier at the top level of a module of the project "
+            "(or of a distribution installed beside it), as `package.module:name`; Airflow "
+            "imports it only when it calls it",
+        )
+        for spec in manifest.dags
+        for kind, target in spec.notifications
+        if project.callbacks.get(target)
+    ]
+
+
 def unmatched_task_rules(manifest: Manifest, project: ProjectSnapshot) -> list[Diagnostic]:
     """Task rules naming a tag or node glob that no deployed node has: a typo would otherwise
     drop a retry or a timeout silently. Nodes come from every environment the project was read
@@ -382,6 +401,7 @@ def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
     problems += manifest.diagnostics
     waits_for, found_schedules = assets.schedule_assets(targets)
     problems += found_schedules
+    problems += notification_problems(manifest, project)
     dags = []
     used: set[tuple[int, int]] = set()
     failed: set[int] = set()

@@ -39,6 +39,7 @@ class ProjectRequest:
     specs: tuple[Spec, ...]
     pipelines: tuple[str, ...]  # whose nodes are needed
     params: tuple[str, ...] = ()  # the parameters whose values are needed (dotted paths)
+    callbacks: tuple[str, ...] = ()  # notification targets to look up, `module:name`
 
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> ProjectRequest:
@@ -51,6 +52,7 @@ class ProjectRequest:
             _keyed(specs),
             tuple(sorted({d.pipeline for d in manifest.dags})),
             tuple(sorted({p for d in manifest.dags for p in d.params})),
+            tuple(sorted({t for d in manifest.dags for _, t in d.notifications})),
         )
 
     @classmethod
@@ -62,6 +64,7 @@ class ProjectRequest:
                 (e["kedro_env"], e.get("conf_source"), tuple(sorted((e.get("env") or {}).items())))
                 for e in data["environments"].values()
             }
+            entries = (data.get("defaults") or {}, *data["dags"])
             request = cls(
                 file,
                 data["project"]["path"],
@@ -69,21 +72,18 @@ class ProjectRequest:
                 data.get("output", "dags"),
                 _keyed(specs),
                 tuple(sorted({d["pipeline"] for d in data["dags"]})),
+                tuple(sorted({p for entry in entries for p in entry.get("params") or ()})),
                 tuple(
-                    sorted(
-                        {
-                            p
-                            for entry in (data.get("defaults") or {}, *data["dags"])
-                            for p in entry.get("params") or ()
-                        }
-                    )
+                    sorted({t for e in entries for t in (e.get("notifications") or {}).values()})
                 ),
             )
         except (KeyError, TypeError, AttributeError):
             return None
         fields = (request.project_path, request.python or "", request.output)
         plain = all(isinstance(v, str) for v in fields)
-        plain = plain and all(isinstance(p, str) for p in (*request.pipelines, *request.params))
+        plain = plain and all(
+            isinstance(p, str) for p in (*request.pipelines, *request.params, *request.callbacks)
+        )
         plain = plain and all(
             isinstance(env, str)
             and isinstance(conf, (str, type(None)))
@@ -142,11 +142,12 @@ class Reading:
             for key, env, conf, variables in request.specs
         }
         wanted = json.dumps(list(request.pipelines))
+        callbacks = json.dumps(list(request.callbacks))
         script = resources.files(__package__).joinpath("introspect.py").read_text("utf-8")
         if use_cache:
             output = (root / request.output).resolve()
             self.cache_key = cache.snapshot_key(
-                project_dir, python, [specs, request.pipelines], script, output
+                project_dir, python, [specs, request.pipelines, request.callbacks], script, output
             )
             self._data = cache.load(self.cache_key)
             if self._data is not None:
@@ -154,7 +155,16 @@ class Reading:
         self._tmp = tempfile.TemporaryDirectory(prefix="kedro-gitops-")
         out = Path(self._tmp.name) / "snapshot.json"
         env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "PYTHONHASHSEED": "0"}
-        cmd = [str(python), "-c", script, str(project_dir), str(out), json.dumps(specs), wanted]
+        cmd = [
+            str(python),
+            "-c",
+            script,
+            str(project_dir),
+            str(out),
+            json.dumps(specs),
+            wanted,
+            callbacks,
+        ]
         try:
             self._proc = subprocess.Popen(
                 cmd, cwd=project_dir, env=env, text=True,

@@ -68,6 +68,9 @@ class ProjectSnapshot:
     kedro_version: str
     package_name: str
     environments: dict[str, EnvSnapshot]
+    # Notification targets (`module:name`) looked up in the project's interpreter: why each one
+    # cannot be imported ('' when it can); a target missing here was not looked up.
+    callbacks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProjectSnapshot:
@@ -103,7 +106,12 @@ class ProjectSnapshot:
             )
             for key, env in data["environments"].items()
         }
-        return cls(data.get("kedro_version", ""), data.get("package_name", ""), envs)
+        return cls(
+            data.get("kedro_version", ""),
+            data.get("package_name", ""),
+            envs,
+            dict(data.get("callbacks", {})),
+        )
 
 
 def env_key(
