@@ -91,8 +91,29 @@ settings = {
                 ("on_success", "when a DAG run succeeds"),
                 ("on_retry", "when a task is retried"),
             )
+        }
+        | {
+            "on_deadline_missed": {
+                "type": "string",
+                "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$",
+                "description": "`package.module:function`, called with the context when a run misses its `deadline` (an Airflow SyncCallback: a top-level function, which Airflow imports when it parses the DAG).",
+            }
         },
         "description": "Callbacks by dotted import path; a DAG's keys replace the defaults'.",
+    },
+    "deadline": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["after"],
+        "properties": {
+            "after": {**duration, "description": "How long a run may take, e.g. `2h`."},
+            "since": {
+                "enum": ["queued", "logical_date"],
+                "default": "queued",
+                "description": "From when: the run being queued (default), or its logical date.",
+            },
+        },
+        "description": "An Airflow deadline alert (3.1+): `notifications.on_deadline_missed` is called when a run has not finished `after` this long since it was queued.",
     },
 }
 

@@ -30,6 +30,11 @@ LOAD = textwrap.dedent(
             "on_failure": names(dag.on_failure_callback),
             "on_success": names(dag.on_success_callback),
             "on_retry": names(task.on_retry_callback),
+            "deadline": [
+                [type(d.reference).__name__, d.interval.total_seconds(), d.callback.path]
+                for d in (dag.deadline if isinstance(dag.deadline, list) else [dag.deadline])
+                if d
+            ],
         }
     print(json.dumps(out))
     """
@@ -57,6 +62,8 @@ def test_params_and_callbacks_on_the_loaded_dag(airflow_env: dict[str, str]) -> 
     assert prod["on_failure"] == ["notify(alerts.pager:page)"]
     assert prod["on_success"] == ["notify(alerts.slack:notify_success)"]
     assert prod["on_retry"] == ["notify(alerts.slack:SLACK.notify)"]
+    assert base["deadline"] == [["DagRunQueuedAtDeadline", 7200.0, "alerts.pager.late"]]
+    assert prod["deadline"] == [["DagRunLogicalDateDeadline", 5400.0, "alerts.pager.late"]]
 
 
 ALERTS = '''"""Test instrumentation: a failure callback."""

@@ -46,11 +46,14 @@ class Settings:
     max_active_runs: int = 1
     tags: tuple[str, ...] = ()
     executor: str = "subprocess"
+    deadline: tuple[tuple[str, str], ...] = ()  # after (a duration), since (queued/logical_date)
 
     def overlay(self, data: dict[str, Any]) -> Settings:
         known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__}
         if "tags" in known:
             known["tags"] = tuple(dict.fromkeys((*self.tags, *known["tags"])))
+        if "deadline" in known:
+            known["deadline"] = tuple(sorted({"since": "queued", **known["deadline"]}.items()))
         return replace(self, **known)
 
 

@@ -352,7 +352,19 @@ def _task_assets(target: Target, tasks: tuple[Task, ...]) -> dict[str, Any]:
 def notification_problems(manifest: Manifest, project: ProjectSnapshot) -> list[Diagnostic]:
     """A notification whose module the project's interpreter cannot find, or which defines no
     such name, is an error: Airflow would only find out when a run fails."""
-    return [
+    problems = [
+        Diagnostic(
+            spec.at("deadline" if spec.settings.deadline else "notifications.on_deadline_missed"),
+            "error",
+            "deadline-callback",
+            "`deadline` and `notifications.on_deadline_missed` go together: "
+            + ("no callback to call" if spec.settings.deadline else "no deadline to miss"),
+            hint="set both (in `defaults` or on the DAG), or neither",
+        )
+        for spec in manifest.dags
+        if bool(spec.settings.deadline) != ("on_deadline_missed" in dict(spec.notifications))
+    ]
+    return problems + [
         Diagnostic(
             spec.at(f"notifications.{kind}"),
             "error",

@@ -88,6 +88,21 @@ def data_schedule_expr(dag: DagPlan) -> tuple[str, list[str]]:
     return expr, ["Asset", "AssetAll", "AssetOrTimeSchedule", kind]
 
 
+def deadline_args(dag: DagPlan) -> dict[str, str]:
+    """The DeadlineAlert of a DAG with a `deadline` and an `on_deadline_missed` callback: its
+    reference, interval in seconds and the callback's dotted path; {} for none."""
+    deadline = dict(dag.settings.deadline)
+    target = dict(dag.notifications).get("on_deadline_missed")
+    if not deadline or not target:
+        return {}
+    since = "DAGRUN_QUEUED_AT" if deadline["since"] == "queued" else "DAGRUN_LOGICAL_DATE"
+    return {
+        "reference": since,
+        "seconds": py(duration_seconds(deadline["after"])),
+        "path": py(target.replace(":", ".")),
+    }
+
+
 def from_import(module: str, names: list[str]) -> str:
     """`from module import ...` as isort writes it: constants, classes, then functions; wrapped
     one name per line when it would pass 99 characters."""
@@ -142,14 +157,16 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
     if dag.schedule_assets:
         schedule, more = data_schedule_expr(dag)
         sdk += more
-    sdk += (
-        ["Asset"] * bool(dag.assets) + ["Param"] * bool(dag.params) + ["TaskGroup"] * bool(groups)
-    )
+    deadline = deadline_args(dag)
+    sdk += ["Asset"] * bool(dag.assets) + ["Param"] * bool(dag.params)
+    sdk += ["TaskGroup"] * bool(groups)
+    sdk += ["DeadlineAlert", "DeadlineReference", "SyncCallback"] * bool(deadline)
     body = template.render(
         dag=dag,
         ex=executor,
         schedule=schedule,
         sdk_import=from_import("airflow.sdk", sdk),
+        deadline=deadline,
         start_date=start_date_args(dag.settings.start_date),
         retry_delay=duration_seconds(dag.settings.retry_delay),
         tags=tags,
