@@ -9,7 +9,8 @@ import pytest
 from conftest import BIN, CASES, ROOT, run
 
 SCHEMA = ROOT / "schema" / "deploy.schema.json"
-SCHEMA_INVALID = ("schema_errors", "collect_phases", "params_errors")  # cases that break the schema on purpose
+# cases that break the schema on purpose
+SCHEMA_INVALID = ("schema_errors", "collect_phases", "params_errors")
 VALID = [ROOT / "pipelines.deploy.yaml"] + [
     p / "pipelines.deploy.yaml" for p in sorted(CASES.iterdir()) if p.name not in SCHEMA_INVALID
 ]
