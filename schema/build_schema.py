@@ -668,6 +668,26 @@ schema = {
                     "items": {"$ref": "#/$defs/task_rule"},
                     "description": "Task settings for this DAG, tried before the top-level `tasks`.",
                 },
+                "setup": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["pipeline", "outputs"],
+                    "properties": {
+                        "pipeline": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "A Kedro pipeline run once, as an Airflow setup task, before every task of the DAG (subprocess, venv and python executors).",
+                        },
+                        "outputs": {
+                            "type": "array",
+                            "minItems": 1,
+                            "uniqueItems": True,
+                            "items": {"type": "string", "minLength": 1},
+                            "description": "Outputs of the setup pipeline (JSON data, e.g. an MLflow run id) that reach every later task as Kedro runtime parameters: `params:<output>`.",
+                        },
+                    },
+                    "description": "A setup step: e.g. a pipeline that starts an MLflow run and hands its id to every task.",
+                },
                 "groups": {
                     "type": "array",
                     "items": {"$ref": "#/$defs/rule"},

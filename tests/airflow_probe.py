@@ -24,6 +24,7 @@ def main(folder: str) -> None:
                 [t.task_id, down] for t in dag.tasks for down in sorted(t.downstream_task_ids)
             ),
             "operators": sorted({type(t).__name__ for t in dag.tasks}),
+            "setup": sorted(t.task_id for t in dag.tasks if t.is_setup),
             "timetable": type(dag.timetable).__name__,
             "outlets": {
                 t.task_id: sorted(a.name for a in t.outlets) for t in dag.tasks if t.outlets

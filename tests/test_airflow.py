@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kedro_gitops.cli import main as cli_main
+from kedro_gitops.plan import SETUP_TASK
 
 from conftest import BIN, CASES, ROOT, kedro_gitops, run
 from test_cases import compile_case, plan_case
@@ -60,9 +61,24 @@ def test_golden_dags_load_without_errors(folder: Path, airflow_env: dict[str, st
     )
     plan = plan_case(folder.parent.parent)
     assert {k: (v["tasks"], v["edges"]) for k, v in seen["dags"].items()} == {
-        d.dag_id: (sorted(t.task_id for t in d.tasks), sorted(map(list, d.edges)))
+        d.dag_id: with_setup(
+            d.setup is not None, sorted(t.task_id for t in d.tasks), sorted(map(list, d.edges))
+        )
         for d in plan.dags
     }
+    setups = {k: v["setup"] for k, v in seen["dags"].items() if v["setup"]}
+    assert setups == {d.dag_id: [SETUP_TASK] for d in plan.dags if d.setup}
+
+
+def with_setup(
+    setup: bool, tasks: list[str], edges: list[list[str]]
+) -> tuple[list[str], list[list[str]]]:
+    """The tasks and edges Airflow loads: with a setup step, the setup task and an edge from it
+    to every task without an upstream task."""
+    if not setup:
+        return tasks, edges
+    roots = [t for t in tasks if all(down != t for _, down in edges)]
+    return sorted([SETUP_TASK, *tasks]), sorted(edges + [[SETUP_TASK, t] for t in roots])
 
 
 def test_assets_and_data_schedules_reach_airflow(airflow_env: dict[str, str]) -> None:

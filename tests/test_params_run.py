@@ -1,7 +1,8 @@
 """A triggered run with a Param override changes what the Kedro run sees, for real: a Kedro hook
 in the checkout records `context.params` of every Kedro run, and Airflow runs the DAGs with
 `airflow dags test -c CONF` (subprocess and python executors), or a Kubernetes pod's command,
-rendered and built by the provider's code, runs on this machine (container executors)."""
+rendered and built by the provider's code, runs on this machine (container executors). The DAGs
+have a setup step whose output every later task receives as a runtime parameter."""
 
 from __future__ import annotations
 
@@ -36,7 +37,11 @@ class _RecordParams:
 
     @_hook_impl
     def before_pipeline_run(self, run_params):
-        record = {**self._seen, "nodes": run_params["node_names"]}
+        record = {
+            **self._seen,
+            "nodes": run_params["node_names"],
+            "pipelines": run_params["pipeline_names"],
+        }
         with open(RECORD, "a", encoding="utf-8") as f:
             f.write(_json.dumps(record) + "\\n")
 
@@ -44,6 +49,28 @@ class _RecordParams:
 RECORD = __RECORD__
 HOOKS = (_RecordParams(),)
 '''
+
+# A setup pipeline, as a team would write one that starts an MLflow run: its output reaches every
+# later task of the DAG as the runtime parameter `tracking_run`.
+SETUP_PIPELINE = """
+
+_project_pipelines = register_pipelines
+
+
+def start_tracking(run_id, label):
+    return f"tracking {run_id} {label}"
+
+
+def register_pipelines():
+    from kedro.pipeline import node
+
+    found = _project_pipelines()
+    found["start_tracking"] = Pipeline(
+        [node(start_tracking, ["params:airflow_run_id", "params:run_label"], "tracking_run")]
+    )
+    return found
+"""
+SETUP = "    setup: {pipeline: start_tracking, outputs: [tracking_run]}\n"
 
 
 def instrument(checkout: Path, record: Path) -> Path:
@@ -55,6 +82,8 @@ def instrument(checkout: Path, record: Path) -> Path:
     conf.write_text("run_label: plain\n")
     settings = project / "src/spaceflights/settings.py"
     settings.write_text(settings.read_text() + RECORD_HOOK.replace("__RECORD__", repr(str(record))))
+    registry = project / "src/spaceflights/pipeline_registry.py"
+    registry.write_text(registry.read_text() + SETUP_PIPELINE)
     return project
 
 
@@ -77,8 +106,10 @@ class Deployment:
         manifest = self.checkout / "pipelines.deploy.yaml"
         text = manifest.read_text().replace("/tmp/spaceflights", str(self.checkout / "outputs"))
         entry = "  - pipeline: data_processing\n    environments: [base, prod]\n"
-        assert text.count(entry) == 1
-        manifest.write_text(text.replace(entry, entry + "    params: [run_label]\n"))
+        science = "  - pipeline: data_science\n    environments: [prod]\n"
+        assert text.count(entry) == text.count(science) == 1
+        text = text.replace(entry, entry + "    params: [run_label]\n" + SETUP)
+        manifest.write_text(text.replace(science, science + SETUP))
         compiled = kedro_gitops("compile", cwd=self.checkout)
         assert compiled.returncode == 0, compiled.stdout + compiled.stderr
         self.env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(self.checkout / "dags")}
@@ -109,6 +140,16 @@ def deployment(
     return Deployment(tmp_path_factory.mktemp("params-run"), module_airflow_env)
 
 
+def after_setup(seen: list[dict], airflow_run: dict, label: str) -> list[dict]:
+    """The Kedro runs of the tasks, checked to come after the one setup run and to have its
+    output as a runtime parameter."""
+    assert seen[0]["pipelines"] == ["start_tracking"]
+    assert [r for r in seen if r["pipelines"] == ["start_tracking"]] == seen[:1]
+    for record in seen[1:]:
+        assert record["params"]["tracking_run"] == f"tracking {airflow_run['run_id']} {label}"
+    return seen[1:]
+
+
 def check_airflow_run(seen: list[dict], airflow_run: dict) -> None:
     for record in seen:
         assert record["params"]["airflow_run_id"] == airflow_run["run_id"]
@@ -122,6 +163,7 @@ def test_an_override_reaches_every_kedro_run_of_a_subprocess_dag(
     """`kedro run --config`: each task's Kedro run sees the value exactly as given. The prod DAG,
     whose model input table the next test's DAG reads."""
     airflow_run, seen = deployment.dag_test("data_processing_prod", {"run_label": NASTY})
+    seen = after_setup(seen, airflow_run, NASTY)
     assert sorted(r["nodes"] for r in seen) == [
         ["create_model_input_table_node"],
         ["preprocess_companies_node"],
@@ -157,6 +199,7 @@ def test_an_override_reaches_the_in_process_kedro_run(deployment: Deployment) ->
         (None, conf),
     ):
         airflow_run, seen = deployment.dag_test("data_science_prod", given)
+        seen = after_setup(seen, airflow_run, "plain")
         assert sorted(r["nodes"][0].split(".")[0] for r in seen) == [
             "active_modelling_pipeline",
             "candidate_modelling_pipeline",

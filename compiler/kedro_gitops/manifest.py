@@ -136,6 +136,8 @@ class DagSpec:
     task_rules: tuple[TaskRule, ...] = ()
     params: tuple[str, ...] = ()  # Kedro parameters (dotted paths) shown as Airflow Params
     notifications: tuple[tuple[str, str], ...] = ()  # on_failure/on_success/on_retry: target
+    setup_pipeline: str = ""  # run once before every task, as an Airflow setup task
+    setup_outputs: tuple[str, ...] = ()  # its outputs, handed to later tasks as runtime params
 
     def at(self, key: str) -> Location:
         return self.locations.get(key, self.location)
@@ -302,7 +304,7 @@ def _params_and_notifications(
     defaults: dict[str, Any], entry: dict[str, Any], path: tuple[str | int, ...], smap: SourceMap
 ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], dict[str, Location]]:
     """A DAG's Params (the defaults' and its own, in order), callbacks (its own replace the
-    defaults' of the same kind), and where each was written."""
+    defaults' of the same kind), and where each was written (and its setup step's keys)."""
     own_params, given = list(entry.get("params", ())), list(defaults.get("params", ()))
     params = tuple(dict.fromkeys((*given, *own_params)))
     own = entry.get("notifications", {})
@@ -318,6 +320,8 @@ def _params_and_notifications(
     for kind, _ in notifications:
         where = (*path, "notifications", kind) if kind in own else ("defaults", "notifications")
         locations[f"notifications.{kind}"] = smap.at(where + (kind,) * (kind not in own))
+    for key in entry.get("setup", {}):
+        locations[f"setup.{key}"] = smap.at((*path, "setup", key))
     return params, notifications, locations
 
 
@@ -418,6 +422,8 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
                 ),
                 params=params,
                 notifications=notifications,
+                setup_pipeline=entry.get("setup", {}).get("pipeline", ""),
+                setup_outputs=tuple(entry.get("setup", {}).get("outputs", ())),
             )
         )
     return Manifest(

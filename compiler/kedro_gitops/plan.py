@@ -66,6 +66,7 @@ class DagPlan:
     environment_location: Location = field(default=Location(""), compare=False, repr=False)
     params: tuple[tuple[str, Any], ...] = ()  # Kedro parameter (dotted path), its default
     notifications: tuple[tuple[str, str], ...] = ()  # on_failure/on_success/on_retry: target
+    setup: Setup | None = None
     # What the UI docs and TaskGroups are written from: the nodes, their datasets' types, and
     # whether the tasks are the namespaces already (no TaskGroups then).
     nodes: tuple[Node, ...] = field(default=(), compare=False, repr=False)
@@ -223,6 +224,84 @@ def dag_params(
     return tuple(found), problems
 
 
+@dataclass(frozen=True)
+class Setup:
+    """A setup step: the pipeline run first, its nodes, and the outputs later tasks receive."""
+
+    pipeline: str
+    nodes: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+SETUP_TASK = "kedro_setup"
+SETUP_EXECUTORS = ("subprocess", "venv", "python")
+
+
+def setup_step(target: Target, task_ids: set[str]) -> tuple[Setup | None, list[Diagnostic]]:
+    """The DAG's setup step (pipeline, its nodes in run order, outputs), and its problems: an
+    unknown pipeline or output, nodes that the DAG runs too, an executor that cannot hand the
+    outputs on, a task already named like the setup task."""
+    spec = target.spec
+    if not spec.setup_pipeline:
+        return None, []
+    where = spec.at("setup.pipeline")
+    nodes = target.catalog.pipelines.get(spec.setup_pipeline)
+    if nodes is None:
+        hint = did_you_mean(spec.setup_pipeline, target.catalog.pipeline_names)
+        message = f"setup: unknown pipeline `{spec.setup_pipeline}`"
+        return None, [Diagnostic(where, "error", "unknown-pipeline", message, hint=hint)]
+    problems = []
+    # What Kedro's session.run hands back: the outputs no node of the pipeline reads.
+    produced = sorted({d for n in nodes for d in n.outputs} - {d for n in nodes for d in n.inputs})
+    problems += [
+        Diagnostic(
+            spec.at("setup.outputs"),
+            "error",
+            "unknown-setup-output",
+            f"setup: pipeline `{spec.setup_pipeline}` has no output `{name}` (one that none of "
+            "its nodes reads)",
+            hint=did_you_mean(name, produced) if produced else "its nodes output nothing",
+        )
+        for name in spec.setup_outputs
+        if name not in produced
+    ]
+    shared = sorted({n.name for n in nodes} & {n.name for n in target.nodes})
+    if shared:
+        problems.append(
+            Diagnostic(
+                where,
+                "error",
+                "setup-overlap",
+                f"setup: pipeline `{spec.setup_pipeline}` shares node(s) "
+                + ", ".join(f"`{n}`" for n in shared)
+                + f" with pipeline `{spec.pipeline}`: they would run twice",
+                hint="deploy a pipeline without the setup nodes (e.g. not `__default__`)",
+            )
+        )
+    if target.executor.type not in SETUP_EXECUTORS:
+        problems.append(
+            Diagnostic(
+                where,
+                "error",
+                "setup-executor",
+                f"setup: executor `{target.executor.name}` ({target.executor.type}) cannot hand "
+                "the setup outputs to the tasks",
+                hint="use a subprocess, venv or python executor for this DAG",
+            )
+        )
+    if SETUP_TASK in task_ids:
+        problems.append(
+            Diagnostic(
+                where,
+                "error",
+                "setup-task-id",
+                f"a task of the DAG is already named `{SETUP_TASK}`",
+                hint="rename that node or group",
+            )
+        )
+    return Setup(spec.setup_pipeline, tuple(n.name for n in nodes), spec.setup_outputs), problems
+
+
 def plan_dag(
     manifest: Manifest, target: Target
 ) -> tuple[DagPlan, list[Diagnostic], frozenset[int]]:
@@ -268,6 +347,8 @@ def plan_dag(
             for node in target.nodes
             if cli_unsafe(node.name)
         ]
+    setup, found_setup = setup_step(target, {t.task_id for t in graph.tasks})
+    problems += found_setup
     params, found_params = dag_params(
         target, f"{environment.conf_source or 'conf'}/{environment.kedro_env}/parameters.yml"
     )
@@ -318,6 +399,7 @@ def plan_dag(
         environment_location=environment.kedro_env_at,
         params=params,
         notifications=spec.notifications,
+        setup=setup,
         nodes=tuple(target.nodes),
         dataset_types=tuple(sorted(target.catalog.datasets.items())),
         by_namespace=any(rule.by == "namespace" for rule in spec.rules),

@@ -50,7 +50,7 @@ class ProjectRequest:
             manifest.project_python,
             manifest.output,
             _keyed(specs),
-            tuple(sorted({d.pipeline for d in manifest.dags})),
+            tuple(sorted({p for d in manifest.dags for p in (d.pipeline, d.setup_pipeline) if p})),
             tuple(sorted({p for d in manifest.dags for p in d.params})),
             tuple(sorted({t for d in manifest.dags for _, t in d.notifications})),
         )
@@ -71,7 +71,12 @@ class ProjectRequest:
                 data["project"].get("python"),
                 data.get("output", "dags"),
                 _keyed(specs),
-                tuple(sorted({d["pipeline"] for d in data["dags"]})),
+                tuple(
+                    sorted(
+                        {d["pipeline"] for d in data["dags"]}
+                        | {d["setup"]["pipeline"] for d in data["dags"] if "setup" in d}
+                    )
+                ),
                 tuple(sorted({p for entry in entries for p in entry.get("params") or ()})),
                 tuple(
                     sorted({t for e in entries for t in (e.get("notifications") or {}).values()})

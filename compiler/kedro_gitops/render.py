@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from .display import dag_doc, task_display_name, task_doc, task_groups
+from .display import dag_doc, setup_doc, task_display_name, task_doc, task_groups
 from .header import stamp
 from .plan import DagPlan, Plan
 from .runtime import Interpreter
@@ -167,6 +167,7 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
         schedule=schedule,
         sdk_import=from_import("airflow.sdk", sdk),
         deadline=deadline,
+        setup_doc=setup_doc(dag),
         start_date=start_date_args(dag.settings.start_date),
         retry_delay=duration_seconds(dag.settings.retry_delay),
         tags=tags,
