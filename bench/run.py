@@ -130,8 +130,9 @@ def without(text: str, feature: str) -> str:
     constant, argument = FEATURES[feature]
     assert argument in text, feature
     text = text.replace(argument, "")
-    if feature == "assets":
+    if feature == "assets":  # no Asset is made at all
         text = text.replace("            inlets=[ASSET[a] for a in inlets],\n", "")
+        text = re.sub(r"^ASSETS = \{\n(?:    .*\n)*\}\n", "ASSETS = {}\n", text, flags=re.M)
     if constant:
         name, empty = constant
         block = re.compile(rf"^{name} = [{{(]\n(?:    .*\n)*[}})]\n", re.MULTILINE)
