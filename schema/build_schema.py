@@ -67,6 +67,11 @@ settings = {
         "description": "Airflow DAG tags (added to every DAG).",
     },
     "executor": {"type": "string", "description": "Name of an entry of `executors`."},
+    "assets": {
+        "type": "boolean",
+        "default": True,
+        "description": "Declare the persisted datasets the DAG writes and reads as Airflow Assets (outlets and inlets). Airflow's first Asset in a parse loads its providers' URI handlers (about 0.1-0.7 s per parse, see bench/results.md): `false` leaves them out of DAGs no other DAG waits for.",
+    },
     "params": {
         "type": "array",
         "uniqueItems": True,

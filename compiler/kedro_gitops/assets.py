@@ -124,6 +124,18 @@ def schedule_assets(
                 )
                 continue
             outputs = final_outputs(producer.nodes, producer.catalog)
+            if not producer.spec.settings.assets:
+                problems.append(
+                    Diagnostic(
+                        at,
+                        "error",
+                        "no-assets",
+                        f"schedule: DAG `{producer.dag_id}` declares no Assets "
+                        "(`assets: false`): nothing would tell Airflow it has run",
+                        hint=f"remove `assets: false` from DAG `{producer.dag_id}`",
+                    )
+                )
+                continue
             if not outputs:
                 problems.append(
                     Diagnostic(

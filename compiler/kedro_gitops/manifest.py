@@ -47,6 +47,7 @@ class Settings:
     tags: tuple[str, ...] = ()
     executor: str = "subprocess"
     deadline: tuple[tuple[str, str], ...] = ()  # after (a duration), since (queued/logical_date)
+    assets: bool = True  # persisted datasets as Airflow Assets (outlets and inlets)
 
     def overlay(self, data: dict[str, Any]) -> Settings:
         known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__}

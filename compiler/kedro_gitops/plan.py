@@ -404,7 +404,9 @@ def plan_dag(
         dataset_types=tuple(sorted(target.catalog.datasets.items())),
         by_namespace=any(rule.by == "namespace" for rule in spec.rules),
     )
-    return replace(dag, **_task_assets(target, graph.tasks)), problems, graph.used_rules
+    if spec.settings.assets:
+        dag = replace(dag, **_task_assets(target, graph.tasks))
+    return dag, problems, graph.used_rules
 
 
 def _task_assets(target: Target, tasks: tuple[Task, ...]) -> dict[str, Any]:
