@@ -130,10 +130,15 @@ def _dataset(name: str, types: dict[str, str]) -> str:
     return f"{code(name)} ({kind})"
 
 
-def task_doc(dag: DagPlan, task: Task) -> str:
-    """A task's doc_md: its nodes in run order, each with its function, source and datasets."""
+def task_docs(dag: DagPlan) -> dict[str, str]:
+    """Each task's doc_md by task id (see `task_doc`)."""
     nodes = {n.name: n for n in dag.nodes}
     types = dict(dag.dataset_types)
+    return {task.task_id: task_doc(task, nodes, types) for task in dag.tasks}
+
+
+def task_doc(task: Task, nodes: dict[str, Node], types: dict[str, str]) -> str:
+    """A task's doc_md: its nodes in run order, each with its function, source and datasets."""
     lines = [f"Kedro node(s) in run order, placed by {code(task.rule)}:", ""]
     for name in task.nodes:
         lines.append(f"- **{code(name)}**")

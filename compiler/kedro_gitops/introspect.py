@@ -110,15 +110,28 @@ def function_source(func: Any, project: Path) -> dict[str, Any]:
     module = getattr(func, "__module__", None) or ""
     name = getattr(func, "__qualname__", None) or type(func).__qualname__
     found: dict[str, Any] = {"func": f"{module}.{name}" if module else str(name)}
-    try:
-        filename = inspect.getsourcefile(func)
-        line = inspect.getsourcelines(func)[1] if filename else 0
-    except (TypeError, OSError):  # builtins, C extensions, code without a file
-        return found
-    path = Path(filename).resolve() if filename else None
-    if path is not None and path.is_relative_to(project) and not _in_environment(path):
-        found.update(source=path.relative_to(project).as_posix(), line=line)
+    code = getattr(func, "__code__", None)
+    if code is not None and code.co_filename.endswith(".py"):  # a function: no source read
+        filename, line = code.co_filename, code.co_firstlineno
+    else:
+        try:
+            filename = inspect.getsourcefile(func) or ""
+            line = inspect.getsourcelines(func)[1] if filename else 0
+        except (TypeError, OSError):  # builtins, C extensions, code without a file
+            return found
+    source = _project_file(filename, project) if filename else None
+    if source is not None:
+        found.update(source=source, line=line)
     return found
+
+
+@functools.cache
+def _project_file(filename: str, project: Path) -> str | None:
+    """`filename` relative to the project when it is the project's own code (not installed)."""
+    path = Path(filename).resolve()
+    if path.is_relative_to(project) and not _in_environment(path):
+        return path.relative_to(project).as_posix()
+    return None
 
 
 def _node(node: Any, project: Path) -> dict[str, Any]:

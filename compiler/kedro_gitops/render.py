@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from .display import dag_doc, setup_doc, task_display_name, task_doc, task_groups
+from .display import dag_doc, setup_doc, task_display_name, task_docs, task_groups
 from .header import stamp
 from .plan import DagPlan, Plan
 from .runtime import Interpreter
@@ -178,7 +178,7 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
         groups=groups,
         group_of=group_of,
         task_name=task_display_name,
-        task_doc=lambda task: task_doc(dag, task),
+        task_docs=task_docs(dag),
     )
     return stamp(body, manifest, dag.input_hash)
 
