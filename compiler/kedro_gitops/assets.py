@@ -123,7 +123,6 @@ def schedule_assets(
                     )
                 )
                 continue
-            outputs = final_outputs(producer.nodes, producer.catalog)
             if not producer.spec.settings.assets:
                 problems.append(
                     Diagnostic(
@@ -136,6 +135,7 @@ def schedule_assets(
                     )
                 )
                 continue
+            outputs = final_outputs(producer.nodes, producer.catalog)
             if not outputs:
                 problems.append(
                     Diagnostic(

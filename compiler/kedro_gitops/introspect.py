@@ -53,9 +53,9 @@ def _in_environment(path: Path) -> bool:
 def user_frame(frames: list[tuple[str, int]], project: Path) -> str:
     """` (at src/x/pipeline.py:3)` for the last frame in the project's own code, or ''."""
     for filename, lineno in reversed(frames):
-        path = Path(filename).resolve()
-        if path.is_relative_to(project) and not _in_environment(path):
-            return f" (at {path.relative_to(project).as_posix()}:{lineno})"
+        source = _project_file(filename, project)
+        if source is not None:
+            return f" (at {source}:{lineno})"
     return ""
 
 

@@ -390,8 +390,8 @@ def build_manifest(data: dict[str, Any], smap: SourceMap) -> Manifest:
             for i, rule in enumerate(entry.get("groups", []))
         )
         locations = {key: smap.at((*path, key)) for key in entry}
-        for key in ("after", "datasets"):
-            for i, _ in enumerate(schedule.after if key == "after" else schedule.datasets):
+        for key, names in (("after", schedule.after), ("datasets", schedule.datasets)):
+            for i in range(len(names)):
                 locations[f"schedule.{key}[{i}]"] = smap.at((*path, "schedule", key, i))
         for i, _ in enumerate(entry.get("environments", [])):
             locations[f"environments[{i}]"] = smap.at((*path, "environments", i))

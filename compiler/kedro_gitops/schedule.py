@@ -58,11 +58,6 @@ class Schedule:
     datasets: tuple[str, ...] = ()  # catalog datasets whose Assets it waits for
 
     @property
-    def on_data(self) -> bool:
-        """True when the DAG runs once Assets are updated (and on its time schedule, if any)."""
-        return bool(self.after or self.datasets)
-
-    @property
     def seconds(self) -> int:
         return duration_seconds(self.value) if self.kind == "duration" else 0
 
