@@ -14,6 +14,10 @@ sys.modules["kedro"] = None  # type: ignore[assignment]  # Kedro must not be nee
 from airflow.dag_processing.dagbag import DagBag  # noqa: E402
 
 
+def _schedule_assets(dag: object) -> tuple:
+    return getattr(getattr(getattr(dag, "timetable", None), "asset_condition", None), "objects", ())
+
+
 def main(folder: str) -> None:
     bag = DagBag(dag_folder=folder)
     dags = {
@@ -31,10 +35,11 @@ def main(folder: str) -> None:
             },
             "inlets": {t.task_id: sorted(a.name for a in t.inlets) for t in dag.tasks if t.inlets},
             "uris": sorted({a.name: a.uri for t in dag.tasks for a in t.outlets}.items()),
-            "schedule_assets": sorted(
-                a.name
-                for a in getattr(getattr(dag.timetable, "asset_condition", None), "objects", ())
+            "schemes": sorted(
+                {a.uri.split("://")[0] for t in dag.tasks for a in (*t.outlets, *t.inlets)}
+                | {a.uri.split("://")[0] for a in _schedule_assets(dag)}
             ),
+            "schedule_assets": sorted(a.name for a in _schedule_assets(dag)),
             "cron": getattr(getattr(dag.timetable, "timetable", None), "expression", None),
         }
         for dag in bag.dags.values()
@@ -43,6 +48,10 @@ def main(folder: str) -> None:
         "import_errors": {k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()},
         "dags": dags,
         "kedro_imported": any(m.startswith("kedro.") for m in sys.modules),
+        # a provider's Asset URI handlers (`airflow.providers.<x>.assets.<scheme>`) were imported
+        "uri_handlers_loaded": any(
+            m.startswith("airflow.providers.") and ".assets." in m for m in sys.modules
+        ),
     }
     print(json.dumps(result, sort_keys=True))
 

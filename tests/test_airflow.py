@@ -45,6 +45,7 @@ def test_committed_dags_load_with_the_planned_tasks_and_edges(
     seen = probe(ROOT / "dags", airflow_env)
     assert seen["import_errors"] == {}
     assert seen["kedro_imported"] is False, "parsing a DAG file must not import Kedro"
+    assert seen["uri_handlers_loaded"] is False
     planned = expected_structure(plan_json(ROOT / "pipelines.deploy.yaml", capsys))
     assert {k: (v["tasks"], v["edges"]) for k, v in seen["dags"].items()} == planned
     assert seen["dags"]["data_processing_base"]["operators"] == ["PythonOperator"]
@@ -68,6 +69,9 @@ def test_golden_dags_load_without_errors(folder: Path, airflow_env: dict[str, st
     }
     setups = {k: v["setup"] for k, v in seen["dags"].items() if v["setup"]}
     assert setups == {d.dag_id: [SETUP_TASK] for d in plan.dags if d.setup}
+    # Airflow loads every provider's URI handlers only for a scheme it must normalize
+    schemes = {s for v in seen["dags"].values() for s in v["schemes"]}
+    assert seen["uri_handlers_loaded"] is bool(schemes - {"file", "x-kedro"}), schemes
 
 
 def with_setup(

@@ -5,8 +5,9 @@ every DAG that touches it. Its URI is where the catalog stores the data:
 - a URI (`s3://bucket/key`) as written, without any `user:password@`;
 - an absolute path (`/data/x.csv`) as `file:///data/x.csv`;
 - anything else (a path relative to where `kedro run` runs, a `table`, `~`, a factory placeholder
-  left open, no location) as `kedro://<package>/<kedro_env>/<dataset>`, which does not depend on
-  the machine that compiled it.
+  left open, no location) as `x-kedro://<package>/<kedro_env>/<dataset>`, which does not depend
+  on the machine that compiled it. The `x-` marks a scheme of our own: Airflow leaves it as it
+  is instead of loading every provider's URI handlers to look for one that knows it.
 
 `schedule: {after: [dag]}` waits for the final outputs of that DAG: the persisted datasets it
 writes and none of its own nodes read (what is there once a run of it has finished).
@@ -32,7 +33,7 @@ def asset_name(package: str, kedro_env: str, dataset: str) -> str:
 
 def _fallback(package: str, kedro_env: str, dataset: str) -> str:
     parts = (package or "project", kedro_env, base_name(dataset))
-    return "kedro://" + "/".join(urllib.parse.quote(p, safe="") for p in parts)
+    return "x-kedro://" + "/".join(urllib.parse.quote(p, safe="") for p in parts)
 
 
 def asset_uri(package: str, kedro_env: str, dataset: str, location: str | None) -> str:
