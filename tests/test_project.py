@@ -11,7 +11,7 @@ import pytest
 from kedro_gitops.build import load_manifest
 from kedro_gitops.cli import INVALID
 from kedro_gitops.diagnostics import CompileError
-from kedro_gitops.introspect import _dataset_entries
+from kedro_gitops.introspect import _catalog_entries
 from kedro_gitops.project import read_project
 from kedro_gitops.snapshot import env_key
 
@@ -66,16 +66,23 @@ USED += ["JSON_table.y", "leftover"]
     "catch_all", [{}, {"{default}": {"type": "pickle.PickleDataset", "filepath": "{default}.pkl"}}]
 )
 def test_dataset_types_agree_with_kedros_own_catalog(catch_all: dict[str, Any]) -> None:
-    """The most specific factory wins, a type can come from a placeholder, and a dataset nothing
-    names stays in memory, exactly as in the DataCatalog `kedro run` builds."""
+    """The most specific factory wins, a type and a path can come from placeholders, and a
+    dataset nothing names stays in memory, exactly as in the DataCatalog `kedro run` builds."""
     from kedro.io import DataCatalog
 
     config = FACTORIES | catch_all
     catalog = DataCatalog.from_config(config, credentials={"store": {}})
-    ours = {k: str(v["type"]) for k, v in _dataset_entries(config, set(USED)).items()}
+    written, filled = _catalog_entries(config, set(USED))
+    ours = {k: str(v["type"]) for k, v in written.items()}
     for name in USED:
         theirs = catalog.get_type(name)
         assert (ours.get(name) or "-").rsplit(".", 1)[-1] == (theirs or "-").rsplit(".", 1)[-1]
+        if name in filled and name not in config:  # made by a pattern
+            resolved = catalog.config_resolver.resolve_pattern(name)
+            assert filled[name]["filepath"] == resolved["filepath"], name
+    assert filled["a.b_model"]["filepath"] == "data/a/b.pkl"
+    assert written["a.b_model"]["filepath"] == "data/{namespace}/{name}.pkl"
+    assert "credentials" not in filled["a.b_model"]
     assert ours["a.b_model"] == "pickle.PickleDataset"  # not the less specific `{name}_model`
     assert ours["JSON_table.y"] == "pandas.JSONDataset"
     assert ("leftover" in ours) == bool(catch_all)

@@ -163,31 +163,49 @@ def _without_credentials(config: Any) -> Any:
     return {k: _without_credentials(v) for k, v in config.items() if k != "credentials"}
 
 
-def _dataset_entries(catalog: dict[str, Any], used: set[str]) -> dict[str, dict[str, Any]]:
-    """The catalog entry of every explicit dataset and of every used dataset a factory pattern
-    creates (the pattern's entry, with `type` resolved when it has a placeholder).
+def _filled(config: Any, fields: dict[str, Any]) -> Any:
+    """A factory pattern's config with the fields a dataset name matched filled in (as Kedro's
+    `CatalogConfigResolver` fills them: strings in dicts, lists and tuples)."""
+    if isinstance(config, dict):
+        return {k: _filled(v, fields) for k, v in config.items()}
+    if type(config) in (list, tuple):
+        return [_filled(v, fields) for v in config]
+    if isinstance(config, str) and "}" in config:
+        return config.format_map(fields)
+    return config
 
-    Patterns are matched by Kedro's own resolver, so they rank as they do in `kedro run`; a used
+
+def _catalog_entries(
+    catalog: dict[str, Any], used: set[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The catalog entry of every explicit dataset and of every used dataset a factory pattern
+    creates: as written (a pattern's entry, with `type` filled in) and with every placeholder
+    filled in for the dataset. Credentials are left out of patterns.
+
+    Patterns rank as Kedro's resolver ranks them (`list_patterns`), so a dataset gets the entry
+    `kedro run` gives it; each is compiled once, which keeps 10,000 datasets cheap. A used
     dataset that no entry or pattern names is left out: Kedro keeps it in memory.
     """
+    import parse  # type: ignore[import-untyped]  # Kedro's own pattern matcher
     from kedro.io.catalog_config_resolver import CatalogConfigResolver
 
     is_pattern = CatalogConfigResolver.is_pattern
     entries = {k: v for k, v in catalog.items() if not k.startswith("_") and isinstance(v, dict)}
-    found = {name: c for name, c in entries.items() if not is_pattern(name)}
+    written = {name: c for name, c in entries.items() if not is_pattern(name)}
+    filled = dict(written)
     patterns = {k: _without_credentials(v) for k, v in entries.items() if is_pattern(k)}
     if not patterns:
-        return found
+        return written, filled
     resolver = CatalogConfigResolver(config=patterns, default_runtime_patterns=MEMORY_PATTERN)
-    match, catch_all = resolver.match_dataset_pattern, resolver.match_user_catch_all_pattern
-    for name in sorted(used - found.keys()):
-        pattern = match(name) or catch_all(name)
-        if pattern is not None:
-            entry = patterns[pattern]
-            if "{" in str(entry.get("type", "")):
-                entry = {**entry, "type": resolver.resolve_pattern(name)["type"]}
-            found[name] = entry
-    return found
+    ranked = [(p, parse.compile(p)) for p in resolver.list_patterns() if p in patterns]
+    for name in sorted(used - written.keys()):
+        for pattern, parser in ranked:
+            match = parser.parse(name)
+            if match is not None:
+                filled[name] = _filled(patterns[pattern], match.named)
+                written[name] = {**patterns[pattern], "type": filled[name].get("type")}
+                break
+    return written, filled
 
 
 def _is_local_relative(path: Any) -> bool:
@@ -218,27 +236,13 @@ def without_userinfo(location: str) -> str:
     return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"
 
 
-def _locations(
-    catalog: dict[str, Any], entries: dict[str, dict[str, Any]], used: set[str]
-) -> dict[str, str]:
-    """Where every used dataset with an entry stores its data: its `filepath`, `path` or `table`
-    (a factory's placeholders filled in for the dataset), without credentials."""
-    from kedro.io.catalog_config_resolver import CatalogConfigResolver
-
-    patterns = {
-        k: _without_credentials(v)
-        for k, v in catalog.items()
-        if isinstance(v, dict) and CatalogConfigResolver.is_pattern(k)
-    }
-    resolver = CatalogConfigResolver(config=patterns, default_runtime_patterns=MEMORY_PATTERN)
+def _locations(entries: dict[str, dict[str, Any]], used: set[str]) -> dict[str, str]:
+    """Where every used dataset with an entry stores its data: its `filepath`, `path` or `table`,
+    without credentials."""
     found = {}
     for name in sorted(used & entries.keys()):
         entry = entries[name]
         location = next((entry[k] for k in ("filepath", "path", "table") if k in entry), None)
-        if isinstance(location, str) and "{" in location and name not in catalog:
-            resolved = resolver.resolve_pattern(name)
-            keys = ("filepath", "path", "table")
-            location = next((resolved[k] for k in keys if k in resolved), None)
         if isinstance(location, str) and location:
             found[name] = without_userinfo(location)
     return found
@@ -332,12 +336,12 @@ def _environment(project: Path, spec: dict[str, Any], pipelines: dict[str, Any])
         for node in nodes or ()
         for dataset in (*node["inputs"], *node["outputs"])
     }
-    entries = _dataset_entries(config["catalog"], used)
+    entries, filled = _catalog_entries(config["catalog"], used)
     return {
         "pipelines": pipelines,
         "datasets": {name: str(entries[name].get("type", "")) for name in sorted(entries)},
         "local_paths": _local_paths(entries, used),
-        "locations": _locations(config["catalog"], entries, used),
+        "locations": _locations(filled, used),
         "parameters": sorted(config["parameters"]),
         "conf_envs": available,
         "conf_missing": False,
