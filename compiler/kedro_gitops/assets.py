@@ -25,6 +25,7 @@ from .resolve import Target
 from .snapshot import EnvSnapshot, Node, base_name
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_SPACE = re.compile(r"\s")
 
 
 def asset_name(package: str, kedro_env: str, dataset: str) -> str:
@@ -39,7 +40,7 @@ def _fallback(package: str, kedro_env: str, dataset: str) -> str:
 def asset_uri(package: str, kedro_env: str, dataset: str, location: str | None) -> str:
     """The Asset URI of a dataset stored at `location` (see the module's docstring)."""
     text = location or ""
-    if "{" in text or not text.isascii() or any(c.isspace() for c in text):
+    if "{" in text or not text.isascii() or _SPACE.search(text):
         return _fallback(package, kedro_env, dataset)
     match = _SCHEME.match(text)
     if match and match.group(1).lower() not in ("airflow", "file"):
@@ -74,13 +75,9 @@ def final_outputs(nodes: Sequence[Node], catalog: EnvSnapshot) -> list[str]:
 def asset_of(target: Target, dataset: str) -> tuple[str, str]:
     """(name, URI) of a dataset of the target's catalog."""
     kedro_env = target.environment.kedro_env
-    locations = target.catalog.locations
-    location = locations.get(dataset) or locations.get(base_name(dataset))
-    if location is None:  # a transcoded dataset: its entries are `x@...`
-        location = next((v for k, v in sorted(locations.items()) if base_name(k) == dataset), None)
     return (
         asset_name(target.package, kedro_env, dataset),
-        asset_uri(target.package, kedro_env, dataset, location),
+        asset_uri(target.package, kedro_env, dataset, target.catalog.location(dataset)),
     )
 
 
@@ -89,10 +86,17 @@ def schedule_assets(
 ) -> tuple[dict[str, tuple[tuple[str, str], ...]], list[Diagnostic]]:
     """For every DAG scheduled on data, the Assets (name, URI) it waits for; and the problems:
     unknown DAGs or datasets, a DAG whose schedule waits for itself through other DAGs."""
-    by_id = {t.dag_id: t for t in targets}
-    written = {t.dag_id: {asset_of(t, d)[0] for d in writes(t.nodes, t.catalog)} for t in targets}
     found: dict[str, tuple[tuple[str, str], ...]] = {}
     problems: list[Diagnostic] = []
+    if not any(t.spec.schedule.after or t.spec.schedule.datasets for t in targets):
+        return found, problems
+    by_id = {t.dag_id: t for t in targets}
+    written = {
+        t.dag_id: {
+            asset_name(t.package, t.environment.kedro_env, d) for d in writes(t.nodes, t.catalog)
+        }
+        for t in targets
+    }
     waits: dict[str, set[str]] = {t.dag_id: set() for t in targets}
     where: dict[str, Location] = {}
     for target in targets:

@@ -29,6 +29,8 @@ class Group:
 
 def code(text: str) -> str:
     """`text` as a Markdown code span, whatever backticks it holds."""
+    if "`" not in text and text.strip():
+        return f"`{text}`"
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -125,19 +127,24 @@ def dag_doc(dag: DagPlan, manifest: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _dataset(name: str, types: dict[str, str]) -> str:
-    kind = "parameters" if is_parameter(name) else types.get(name) or "MemoryDataset"
-    return f"{code(name)} ({kind})"
+def dataset_labels(dag: DagPlan) -> dict[str, str]:
+    """How task docs show each dataset of the DAG: its name and its type."""
+    types = dict(dag.dataset_types)
+    names = {d for n in dag.nodes for d in (*n.inputs, *n.outputs)}
+    return {
+        d: f"{code(d)} ({'parameters' if is_parameter(d) else types.get(d) or 'MemoryDataset'})"
+        for d in names
+    }
 
 
 def task_docs(dag: DagPlan) -> dict[str, str]:
     """Each task's doc_md by task id (see `task_doc`)."""
     nodes = {n.name: n for n in dag.nodes}
-    types = dict(dag.dataset_types)
-    return {task.task_id: task_doc(task, nodes, types) for task in dag.tasks}
+    labels = dataset_labels(dag)
+    return {task.task_id: task_doc(task, nodes, labels) for task in dag.tasks}
 
 
-def task_doc(task: Task, nodes: dict[str, Node], types: dict[str, str]) -> str:
+def task_doc(task: Task, nodes: dict[str, Node], labels: dict[str, str]) -> str:
     """A task's doc_md: its nodes in run order, each with its function, source and datasets."""
     lines = [f"Kedro node(s) in run order, placed by {code(task.rule)}:", ""]
     for name in task.nodes:
@@ -151,7 +158,7 @@ def task_doc(task: Task, nodes: dict[str, Node], types: dict[str, str]) -> str:
         if node.tags:
             lines.append(f"  - tags: {', '.join(code(t) for t in node.tags)}")
         for label, datasets in (("inputs", node.inputs), ("outputs", node.outputs)):
-            shown = ", ".join(_dataset(d, types) for d in datasets) or "none"
+            shown = ", ".join(labels[d] for d in datasets) or "none"
             lines.append(f"  - {label}: {shown}")
     return "\n".join(lines) + "\n"
 

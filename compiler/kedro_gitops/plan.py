@@ -21,7 +21,7 @@ from .runtime import (
     unproduced_inputs,
 )
 from .schedule import Schedule
-from .snapshot import EnvSnapshot, Node, ProjectSnapshot
+from .snapshot import EnvSnapshot, Node, ProjectSnapshot, base_name
 from .tasks import (
     TaskOptions,
     docker_resources,
@@ -415,13 +415,20 @@ def _task_assets(target: Target, tasks: tuple[Task, ...]) -> dict[str, Any]:
     nodes = {n.name: n for n in target.nodes}
     catalog = target.catalog
     rows, named = [], {}
-    every = set(assets.writes(target.nodes, catalog))
+    stored = {  # every persisted dataset of the DAG, by its name in the nodes: its base name
+        d: base_name(d)
+        for d in {d for n in target.nodes for d in (*n.inputs, *n.outputs)}
+        if catalog.persisted(d)
+    }
+    every = {stored[d] for n in target.nodes for d in n.outputs if d in stored}
     for task in tasks:
         members = [nodes[n] for n in task.nodes]
-        outlets = assets.writes(members, catalog)
-        inlets = [d for d in assets.reads(members, catalog) if d in every and d not in outlets]
+        outlets = sorted({stored[d] for n in members for d in n.outputs if d in stored})
+        read = {stored[d] for n in members for d in n.inputs if d in stored}
+        inlets = sorted(d for d in read if d in every and d not in outlets)
         for dataset in (*outlets, *inlets):
-            named[dataset] = assets.asset_of(target, dataset)
+            if dataset not in named:
+                named[dataset] = assets.asset_of(target, dataset)
         if outlets or inlets:
             rows.append(
                 (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 import jinja2
@@ -33,6 +34,17 @@ def py(value: Any) -> str:
     return repr(value)
 
 
+def rows(items: Iterable[tuple[Any, ...]]) -> str:
+    """The lines of a generated tuple of rows: `    (value, ...),` for each, as literals."""
+    return "".join(f"    {py(tuple(item))},\n" for item in items)
+
+
+def entries(items: Iterable[tuple[Any, Any]] | dict[Any, Any]) -> str:
+    """The lines of a generated dict: `    key: value,` for each pair, as literals."""
+    pairs = items.items() if isinstance(items, dict) else items
+    return "".join(f"    {py(key)}: {py(value)},\n" for key, value in pairs)
+
+
 def docstring(value: str) -> str:
     """Text safe inside a triple-quoted docstring: escaped as a literal, every quote too."""
     return repr(value)[1:-1].replace('"', '\\"')
@@ -49,6 +61,8 @@ _ENV = jinja2.Environment(
 _ENV.filters["py"] = py
 _ENV.filters["import_order"] = lambda lines: sorted(lines, key=lambda s: (s.startswith("from"), s))
 _ENV.filters["docstring"] = docstring
+_ENV.filters["rows"] = rows
+_ENV.filters["entries"] = entries
 _ENV.filters["dict"] = dict
 _ENV.filters["seconds"] = duration_seconds
 
@@ -176,8 +190,12 @@ def render_dag(dag: DagPlan, manifest: str) -> str:
         display_name=f"{dag.pipeline} ({dag.environment})",
         dag_doc=dag_doc(dag, manifest),
         groups=groups,
-        group_of=group_of,
-        task_name=task_display_name,
+        task_rows=[
+            (task_id, task_display_name(t), group_of[task_id], nodes, *([extra] if extra else []))
+            for t in dag.tasks
+            for task_id, nodes, extra in [dag.row(t)]
+        ],
+        task_assets=[(task_id, (outs, ins)) for task_id, outs, ins in dag.task_assets],
         task_docs=task_docs(dag),
     )
     return stamp(body, manifest, dag.input_hash)

@@ -62,6 +62,18 @@ class EnvSnapshot:
         """True when the catalog stores `dataset` (any transcoding of it) outside memory."""
         return base_name(dataset) in self._persisted
 
+    @cached_property
+    def _base_locations(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for name, location in sorted(self.locations.items()):
+            found.setdefault(base_name(name), location)
+        return found
+
+    def location(self, dataset: str) -> str | None:
+        """Where the catalog stores `dataset`: its own entry's location, else that of the first
+        transcoding of it (`x@pandas` for `x`) by name."""
+        return self.locations.get(dataset) or self._base_locations.get(base_name(dataset))
+
 
 @dataclass(frozen=True)
 class ProjectSnapshot:
