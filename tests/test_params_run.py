@@ -1,14 +1,16 @@
 """A triggered run with a Param override changes what the Kedro run sees, for real: a Kedro hook
 in the checkout records `context.params` of every Kedro run, and Airflow runs the DAGs with
-`airflow dags test -c CONF` (subprocess and python executors), or a Kubernetes pod's command,
-rendered and built by the provider's code, runs on this machine (container executors). The DAGs
+`airflow dags test -c CONF` (subprocess and python executors), or the commands of Kubernetes
+pods and Docker containers, as Airflow renders them, run here (container executors). The DAGs
 have a setup step whose output every later task receives as a runtime parameter."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -212,9 +214,11 @@ def test_an_override_reaches_the_in_process_kedro_run(deployment: Deployment) ->
 
 
 # Load the DAG folder as a worker would (Kedro cannot be imported), give one task the context of
-# a triggered run with the override (params as Airflow merges and validates them), render it and
-# let the provider build its pod; print the container and what was rendered.
-RENDER_POD = textwrap.dedent(
+# a triggered run with the override (params as Airflow merges and validates them) and a task
+# instance holding what the setup task pushed to XCom, render it, and print the command the
+# container would run: the pod's, built by the provider from the rendered task, or the Docker
+# container's; and for a pod, its containers and where they mount the XCom volume.
+RENDER_TASK = textwrap.dedent(
     """
     import json, sys
     sys.modules["kedro"] = None
@@ -223,7 +227,19 @@ RENDER_POD = textwrap.dedent(
     from airflow.sdk.definitions.param import process_params
     from kubernetes.client import ApiClient
 
-    folder, dag_id, task_id, conf = sys.argv[1:]
+    folder, dag_id, task_id, conf, pushed = sys.argv[1:]
+
+
+    class TaskInstance:
+        \"\"\"What the rendering reads of the task instance: its id and the setup task's XCom.\"\"\"
+
+        task_id = task_id
+
+        def xcom_pull(self, task_ids):
+            assert task_ids == "kedro_setup", task_ids
+            return json.loads(pushed)
+
+
     bag = DagBag(dag_folder=folder)
     assert not bag.import_errors, bag.import_errors
     dag = bag.dags[dag_id]
@@ -234,16 +250,26 @@ RENDER_POD = textwrap.dedent(
         "logical_date": logical_date,
         "ds": "2026-11-21",
         "params": process_params(dag, task, json.loads(conf), suppress_exception=False),
+        "ti": TaskInstance(),
     }
     task.render_template_fields(context)
-    pod = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True))
-    [container] = pod["spec"]["containers"]
-    print(json.dumps({"container": container, "run_id": context["run_id"],
-                      "logical_date": str(logical_date)}))
+    out = {"run_id": context["run_id"], "logical_date": str(logical_date),
+           "setup": task.is_setup, "xcom": task.do_xcom_push}
+    if hasattr(task, "build_pod_request_obj"):
+        pod = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True))
+        containers = {c["name"]: c for c in pod["spec"]["containers"]}
+        base = containers["base"]
+        out.update(command=base["command"] + base["args"], image=base["image"],
+                   env={e["name"]: e["value"] for e in base.get("env", [])},
+                   containers=sorted(containers),
+                   mounts=sorted(m["mountPath"] for m in base.get("volumeMounts", [])))
+    else:
+        out.update(command=list(task.command), image=task.image, env=task.environment)
+    print(json.dumps(out))
     """
 )
 
-PODS_MANIFEST = """\
+CONTAINERS_MANIFEST = """\
 version: 1
 project:
   path: examples/spaceflights
@@ -256,39 +282,94 @@ environments:
       SPACEFLIGHTS_STAGE: production
 executors:
   pods: {{type: kubernetes, image: "spaceflights:1", namespace: kedro}}
+  containers: {{type: docker, image: "spaceflights:1"}}
 dags:
   - pipeline: data_processing
     environments: [prod]
-    executor: pods
+    executor: {executor}
     params: [run_label]
 """
 
 
-def test_an_override_reaches_kedro_through_a_pods_command(
-    checkout: Path, airflow_env: dict[str, str], tmp_path: Path
+def render_task(checkout: Path, env: dict[str, str], task_id: str, pushed: object = None) -> dict:
+    conf = json.dumps({"run_label": NASTY})
+    args = [str(checkout / "dags"), "data_processing_prod", task_id, conf, json.dumps(pushed)]
+    proc = run([str(BIN / "python"), "-c", RENDER_TASK, *args], checkout, env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def in_image(command: list[str], project: Path, rendered: dict, home: Path) -> str:
+    """Run a container's command with real Kedro in the project directory (the image's working
+    directory), with the container's environment and this venv's interpreter as the image's
+    `python`, and no telemetry opt-out; its output, stdout and stderr as one stream."""
+    assert rendered["image"] == "spaceflights:1"
+    assert command[:2] == ["python", "-c"]
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), **rendered["env"]}
+    proc = subprocess.run(
+        [str(BIN / "python"), *command[1:]], cwd=project, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return proc.stdout
+
+
+def setup_pushes(executor: str, setup: dict, project: Path, home: Path) -> object:
+    """Run the rendered setup task's command; what its operator reads back as its XCom: the
+    pod's XCom file (read by the provider's sidecar), the container log's last line."""
+    assert (setup["setup"], setup["xcom"]) == (True, True)
+    command = setup["command"]
+    assert "{{ ds }}" in json.loads(command[3])["run_label"]  # data in the rendered argument
+    spec = json.loads(command[4])
+    assert (spec["pipeline"], spec["outputs"]) == ("start_tracking", ["tracking_run"])
+    if executor == "pods":
+        from airflow.providers.cncf.kubernetes.utils.pod_manager import PodDefaults
+
+        assert setup["containers"] == ["airflow-xcom-sidecar", "base"]
+        assert PodDefaults.XCOM_MOUNT_PATH in setup["mounts"]
+        assert spec["out"] == f"{PodDefaults.XCOM_MOUNT_PATH}/return.json"
+        xcom_file = home / "return.json"  # where this machine has the pod's XCom volume
+        command[4] = json.dumps({**spec, "out": str(xcom_file)})
+        in_image(command, project, setup, home)
+        return json.loads(xcom_file.read_text())
+    from airflow.providers.docker.operators.docker import fetch_logs
+
+    assert spec["out"] == "-"
+    log = in_image(command, project, setup, home)
+    return fetch_logs([log.encode()], logging.getLogger("container"))[-1]
+
+
+@pytest.mark.parametrize("executor", ["pods", "containers"])
+def test_an_override_and_the_setup_output_reach_kedro_in_a_container(
+    executor: str, checkout: Path, airflow_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """The pod's command and arguments, as the provider builds them from the rendered task, run
-    with real Kedro in the project directory (the image's working directory), with the pod's
-    environment and this venv's interpreter as the image's `python`."""
+    """A Kubernetes pod's or a Docker container's commands, as Airflow renders them, run on this
+    machine: the setup task pushes its outputs the way the operator reads them back as XCom
+    (the pod's XCom file; the container log's last line), and a later task's Kedro run sees
+    that value and the override verbatim."""
     record = tmp_path / "kedro-runs.jsonl"
     project = instrument(checkout, record)
     outputs = tmp_path / "outputs"
-    (checkout / "pipelines.deploy.yaml").write_text(PODS_MANIFEST.format(outputs=outputs))
+    manifest = CONTAINERS_MANIFEST.format(outputs=outputs, executor=executor) + SETUP
+    (checkout / "pipelines.deploy.yaml").write_text(manifest)
     compiled = kedro_gitops("compile", cwd=checkout)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
-    conf = json.dumps({"run_label": NASTY})
-    args = [str(checkout / "dags"), "data_processing_prod", "preprocess_companies_node", conf]
-    proc = run([str(BIN / "python"), "-c", RENDER_POD, *args], tmp_path, airflow_env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rendered = json.loads(proc.stdout.strip().splitlines()[-1])
-    container = rendered["container"]
-    assert container["image"] == "spaceflights:1"
-    command = container["command"] + container["args"]
-    assert command[:2] == ["python", "-c"]
-    given = json.loads(command[3])  # the one rendered argument: the runtime parameters
-    assert given["airflow_run_id"] == rendered["run_id"]
+    pyproject = (project / "pyproject.toml").read_text()
+    home = tmp_path / "home"
+    home.mkdir()
+
+    setup = render_task(checkout, airflow_env, "kedro_setup")
+    pushed = setup_pushes(executor, setup, project, home)
+    expected = f"tracking {setup['run_id']} {NASTY}"
+    assert (json.loads(pushed) if isinstance(pushed, str) else pushed) == {"tracking_run": expected}
+
+    task = render_task(checkout, airflow_env, "preprocess_companies_node", pushed)
+    assert (task["setup"], task["xcom"]) == (False, False)
+    given = json.loads(task["command"][3])  # the one rendered argument: the runtime parameters
+    assert given["airflow_run_id"] == task["run_id"]
     assert "{{ ds }}" in given["run_label"]  # data in the rendered argument, not a template
-    assert command[4:] == [
+    assert given["tracking_run"].startswith(f"tracking {setup['run_id']} ")  # escaped for Kedro
+    assert task["command"][4:] == [
         "run",
         "--pipelines",
         "data_processing",
@@ -297,20 +378,15 @@ def test_an_override_reaches_kedro_through_a_pods_command(
         "--nodes",
         "preprocess_companies_node",
     ]
-    pod_env = {e["name"]: e["value"] for e in container["env"]}
-    assert pod_env == {"SPACEFLIGHTS_DATA": str(outputs), "SPACEFLIGHTS_STAGE": "production"}
-
-    pyproject = (project / "pyproject.toml").read_text()
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), **pod_env}  # no telemetry opt-out
-    kedro = run([str(BIN / "python"), *command[1:]], project, env)
-    assert kedro.returncode == 0, kedro.stdout[-3000:] + kedro.stderr[-3000:]
-    [seen] = records(record)
+    assert task["env"] == {"SPACEFLIGHTS_DATA": str(outputs), "SPACEFLIGHTS_STAGE": "production"}
+    in_image(task["command"], project, task, home)
+    setup_run, seen = records(record)
+    assert setup_run["pipelines"] == ["start_tracking"]
     assert seen["nodes"] == ["preprocess_companies_node"]
     assert seen["env"] == "prod"
     assert seen["params"]["run_label"] == NASTY
-    assert seen["params"]["airflow_run_id"] == rendered["run_id"]
-    assert seen["params"]["airflow_logical_date"] == rendered["logical_date"]
+    assert seen["params"]["tracking_run"] == expected
+    assert seen["params"]["airflow_run_id"] == task["run_id"]
+    assert seen["params"]["airflow_logical_date"] == task["logical_date"]
     assert (outputs / "02_intermediate/preprocessed_companies.csv").is_file()
-    assert (project / "pyproject.toml").read_text() == pyproject  # the command disables telemetry
+    assert (project / "pyproject.toml").read_text() == pyproject  # the commands disable telemetry

@@ -234,13 +234,12 @@ class Setup:
 
 
 SETUP_TASK = "kedro_setup"
-SETUP_EXECUTORS = ("subprocess", "venv", "python")
 
 
 def setup_step(target: Target, task_ids: set[str]) -> tuple[Setup | None, list[Diagnostic]]:
     """The DAG's setup step (pipeline, its nodes in run order, outputs), and its problems: an
-    unknown pipeline or output, nodes that the DAG runs too, an executor that cannot hand the
-    outputs on, a task already named like the setup task."""
+    unknown pipeline or output, nodes that the DAG runs too, a task already named like the setup
+    task."""
     spec = target.spec
     if not spec.setup_pipeline:
         return None, []
@@ -276,17 +275,6 @@ def setup_step(target: Target, task_ids: set[str]) -> tuple[Setup | None, list[D
                 + ", ".join(f"`{n}`" for n in shared)
                 + f" with pipeline `{spec.pipeline}`: they would run twice",
                 hint="deploy a pipeline without the setup nodes (e.g. not `__default__`)",
-            )
-        )
-    if target.executor.type not in SETUP_EXECUTORS:
-        problems.append(
-            Diagnostic(
-                where,
-                "error",
-                "setup-executor",
-                f"setup: executor `{target.executor.name}` ({target.executor.type}) cannot hand "
-                "the setup outputs to the tasks",
-                hint="use a subprocess, venv or python executor for this DAG",
             )
         )
     if SETUP_TASK in task_ids:
