@@ -101,6 +101,11 @@ def test_assets_and_data_schedules_reach_airflow(airflow_env: dict[str, str]) ->
     assert (table, "file:///tmp/spaceflights/prod/03_primary/model_input_table.csv") in [
         tuple(pair) for pair in processing["uris"]
     ]
+    # a task reading an Asset another DAG writes has it as an inlet
+    assert science["inlets"] == {
+        "active_modelling_pipeline": [table],
+        "candidate_modelling_pipeline": [table],
+    }
     assert science["timetable"] == "AssetTriggeredTimetable"
     assert science["schedule_assets"] == [table]
     assert everything["timetable"] == "AssetOrTimeSchedule"

@@ -71,7 +71,8 @@ def test_kedro_names_namespaces_and_docs_reach_airflow(
         "`0 3 * * *` (UTC)",
         "manifest: `pipelines.deploy.yaml`",
         "`kedro-gitops compile --manifest pipelines.deploy.yaml`",
-        "- `ingest` (groups[0] group): `ingest.load_node`, `ingest.clean_node`",
+        "- `ingest`: `ingest.load_node`, `ingest.clean_node`; grouped by rule 1 of `groups` "
+        "(`by: group`)",
     ):
         assert text in dag["doc"], text
     tasks = dag["tasks"]
@@ -106,11 +107,13 @@ def test_kedro_names_namespaces_and_docs_reach_airflow(
     # a task's docs: its nodes with function, source file and line, datasets and their types
     doc = tasks["ingest"]["doc"]
     assert doc.index("`ingest.load_node`") < doc.index("`ingest.clean_node`")
-    assert "function: `demo.pipelines.ingest.nodes.clean` in " in doc
-    assert "`src/demo/pipelines/ingest/nodes.py:19`" in doc
+    assert doc.startswith("2 Kedro nodes in run order, grouped by rule 1 of `groups` (`by: group`)")
+    # the project's own function by its name in its file; other code by its dotted path
+    assert "function: `clean` in `src/demo/pipelines/ingest/nodes.py:19`" in doc
     assert "inputs: `ingest.loaded` (MemoryDataset), `params:ingest.rules` (parameters)" in doc
     assert "outputs: `ingest.clean` (pandas.ParquetDataset)" in doc
     assert "function: `builtins.sorted`\n" in tasks["models.tree.fit_node"]["doc"]
+    assert tasks["publish"]["doc"].startswith("A Kedro node no grouping rule took:")
     assert "``models.report `x` | y``" in tasks["models.report_x_y"]["doc"]
 
 

@@ -25,8 +25,8 @@ LOAD = textwrap.dedent(
     for dag in bag.dags.values():
         task = dag.tasks[0]
         out["dags"][dag.dag_id] = {
-            "params": {k: [dag.params.get_param(k).value, dag.params.get_param(k).schema]
-                       for k in dag.params},
+            "params": {k: [dag.params.get_param(k).value, dag.params.get_param(k).schema,
+                           dag.params.get_param(k).description] for k in dag.params},
             "on_failure": names(dag.on_failure_callback),
             "on_success": names(dag.on_success_callback),
             "on_retry": names(task.on_retry_callback),
@@ -41,6 +41,13 @@ LOAD = textwrap.dedent(
 )
 
 
+def form(default: object, kind: object, name: str, env: str = "base") -> list:
+    """A Param as the trigger form shows it: default, schema (type, title), description."""
+    title = {"run_label": "run_label"}.get(name) or f"{name.rsplit('.', 1)[1]} (model_options)"
+    description = f"Kedro parameter {name}; by default, its value in environment {env}"
+    return [default, {"type": kind, "title": title}, description]
+
+
 def test_params_and_callbacks_on_the_loaded_dag(airflow_env: dict[str, str]) -> None:
     proc = run([str(BIN / "python"), "-c", LOAD, str(FOLDER)], FOLDER, airflow_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -48,14 +55,16 @@ def test_params_and_callbacks_on_the_loaded_dag(airflow_env: dict[str, str]) -> 
     assert seen["errors"] == {}
     base, prod = seen["dags"]["ml_base"], seen["dags"]["ml_prod_inproc"]
     assert base["params"] == {
-        "model_options.test_size": [0.2, {"type": "number"}],
-        "model_options.random_state": [3, {"type": "integer"}],
-        "model_options.features": [["engines", "crew"], {"type": "array"}],
-        "model_options.flags": [{"fast": True}, {"type": "object"}],
-        "model_options.note": [None, {"type": ["null", "string"]}],
-        "run_label": ['it\'s a "label", {{ ds }}', {"type": "string"}],
+        "model_options.test_size": form(0.2, "number", "model_options.test_size", "base"),
+        "model_options.random_state": form(3, "integer", "model_options.random_state", "base"),
+        "model_options.features": form(["engines", "crew"], "array", "model_options.features"),
+        "model_options.flags": form({"fast": True}, "object", "model_options.flags", "base"),
+        "model_options.note": form(None, ["null", "string"], "model_options.note", "base"),
+        "run_label": form('it\'s a "label", {{ ds }}', "string", "run_label", "base"),
     }
-    assert prod["params"] == {"model_options.test_size": [0.25, {"type": "number"}]}
+    assert prod["params"] == {
+        "model_options.test_size": form(0.25, "number", "model_options.test_size", "prod")
+    }
     assert base["on_failure"] == ["notify(alerts.slack:notify_failure)"]
     assert base["on_success"] == []
     assert base["on_retry"] == ["notify(alerts.slack:SLACK.notify)"]

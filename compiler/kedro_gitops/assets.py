@@ -57,6 +57,18 @@ def asset_uri(package: str, kedro_env: str, dataset: str, location: str | None) 
     return _fallback(package, kedro_env, dataset)
 
 
+def producers(targets: Sequence[Target]) -> dict[str, Target]:
+    """Every Asset a deployed DAG declares as an outlet, by name: the DAG's target (the first by
+    dag_id when several DAGs write it)."""
+    found: dict[str, Target] = {}
+    for target in sorted(targets, key=lambda t: t.dag_id):
+        if target.spec.settings.assets:
+            kedro_env = target.environment.kedro_env
+            for dataset in writes(target.nodes, target.catalog):
+                found.setdefault(asset_name(target.package, kedro_env, dataset), target)
+    return found
+
+
 def writes(nodes: Iterable[Node], catalog: EnvSnapshot) -> list[str]:
     """The persisted datasets `nodes` write, by base name, sorted."""
     return sorted({base_name(d) for n in nodes for d in n.outputs if catalog.persisted(d)})

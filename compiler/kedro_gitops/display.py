@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .grouping import Task, short_hash, slug
-from .plan import DagPlan
+from .plan import DagPlan, default_description
 from .snapshot import Node, is_parameter
 
 GROUP_ID_LIMIT = 200  # Airflow's limit for a TaskGroup id
@@ -35,6 +35,29 @@ def code(text: str) -> str:
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_RULE = re.compile(r"groups\[(\d+)\] (\w+)")
+
+
+def rule_text(rule: str) -> str:
+    """How the UI says what placed a task's nodes together: `groups[0] memory (fused groups[1]
+    tag_prefix)` reads "grouped by rule 1 of `groups` (`by: memory`), fused with rule 2 of
+    `groups` (`by: tag_prefix`)"; '' for a node no rule took."""
+    if rule == "node":
+        return ""
+
+    def one(label: str) -> str:
+        match = _RULE.fullmatch(label)
+        if match is None:
+            return code(label)
+        return f"rule {int(match[1]) + 1} of {code('groups')} ({code('by: ' + match[2])})"
+
+    main, _, fused = rule.partition(" (fused ")
+    text = "grouped by " + one(main)
+    if fused:
+        text += ", fused with " + ", ".join(one(r) for r in fused.rstrip(")").split(", "))
+    return text
 
 
 def task_namespace(task: Task, nodes: dict[str, Node]) -> str:
@@ -99,8 +122,11 @@ def dag_doc(dag: DagPlan, manifest: str) -> str:
     lines = [
         f"### Kedro pipeline {code(dag.pipeline)}, environment {code(dag.environment)}",
         "",
-        dag.description,
-        "",
+        *(
+            [dag.description, ""]
+            if dag.description != default_description(dag.pipeline, dag.environment)
+            else []
+        ),
         f"- Kedro environment: {code(dag.kedro_env)}"
         + (f", conf source {code(dag.conf_source)}" if dag.conf_source else ""),
         f"- executor: {code(dag.settings.executor)} ({dag.executor}, runtime {dag.runtime})",
@@ -123,7 +149,8 @@ def dag_doc(dag: DagPlan, manifest: str) -> str:
     ]
     for task in dag.tasks:
         names = ", ".join(code(n) for n in task.nodes)
-        lines.append(f"- {code(task.task_id)} ({task.rule}): {names}")
+        placed = rule_text(task.rule)
+        lines.append(f"- {code(task.task_id)}: {names}" + (f"; {placed}" if placed else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -146,15 +173,22 @@ def task_docs(dag: DagPlan) -> dict[str, str]:
 
 def task_doc(task: Task, nodes: dict[str, Node], labels: dict[str, str]) -> str:
     """A task's doc_md: its nodes in run order, each with its function, source and datasets."""
-    lines = [f"Kedro node(s) in run order, placed by {code(task.rule)}:", ""]
+    placed = rule_text(task.rule)
+    count = f"{len(task.nodes)} Kedro node{'s' if len(task.nodes) > 1 else ''}"
+    lines = [
+        f"{count} in run order, {placed}:" if placed else "A Kedro node no grouping rule took:",
+        "",
+    ]
     for name in task.nodes:
         lines.append(f"- **{code(name)}**")
         node = nodes.get(name)
         if node is None:
             continue
-        if node.func:
-            where = f" in {code(f'{node.source}:{node.line}')}" if node.source else ""
-            lines.append(f"  - function: {code(node.func)}{where}")
+        if node.func and node.source:  # the file names the module
+            where = code(f"{node.source}:{node.line}")
+            lines.append(f"  - function: {code(node.func.rsplit('.', 1)[-1])} in {where}")
+        elif node.func:
+            lines.append(f"  - function: {code(node.func)}")
         if node.tags:
             lines.append(f"  - tags: {', '.join(code(t) for t in node.tags)}")
         for label, datasets in (("inputs", node.inputs), ("outputs", node.outputs)):

@@ -290,10 +290,16 @@ def setup_step(target: Target, task_ids: set[str]) -> tuple[Setup | None, list[D
     return Setup(spec.setup_pipeline, tuple(n.name for n in nodes), spec.setup_outputs), problems
 
 
+def default_description(pipeline: str, environment: str) -> str:
+    """A DAG's description when the manifest gives none (plain text: the UI shows no Markdown)."""
+    return f"Kedro pipeline {pipeline} in environment {environment}, deployed by kedro-gitops."
+
+
 def plan_dag(
-    manifest: Manifest, target: Target
+    manifest: Manifest, target: Target, producers: dict[str, Target]
 ) -> tuple[DagPlan, list[Diagnostic], frozenset[int]]:
-    """The DAG of one target, its warnings, and the indices of the rules that formed a task."""
+    """The DAG of one target, its warnings, and the indices of the rules that formed a task
+    (`producers`: the DAG that writes each Asset, see `assets.producers`)."""
     spec, environment = target.spec, target.environment
     catalog_file = _catalog_file(environment, target.catalog)
     graph, problems = group_nodes(
@@ -364,8 +370,7 @@ def plan_dag(
         kedro_env=environment.kedro_env,
         conf_source=target.executor.option("conf_source", environment.conf_source),
         env=tuple(sorted(env.items())),
-        description=spec.description
-        or f"Kedro pipeline `{spec.pipeline}` in environment `{environment.name}`.",
+        description=spec.description or default_description(spec.pipeline, environment.name),
         schedule=spec.schedule,
         settings=replace(spec.settings, executor=target.executor.name),
         executor=target.executor.type,
@@ -393,15 +398,17 @@ def plan_dag(
         by_namespace=any(rule.by == "namespace" for rule in spec.rules),
     )
     if spec.settings.assets:
-        dag = replace(dag, **_task_assets(target, graph.tasks))
+        dag = replace(dag, **_task_assets(target, graph.tasks, producers))
     return dag, problems, graph.used_rules
 
 
-def _task_assets(target: Target, tasks: tuple[Task, ...]) -> dict[str, Any]:
-    """The Assets of a DAG's tasks: each persisted dataset a task writes is an outlet, and an
-    inlet of the tasks of the same DAG that read it."""
+def _task_assets(
+    target: Target, tasks: tuple[Task, ...], producers: dict[str, Target]
+) -> dict[str, Any]:
+    """The Assets of a DAG's tasks: each persisted dataset a task writes is an outlet; each one
+    it reads that another task of this DAG or another deployed DAG writes is an inlet."""
     nodes = {n.name: n for n in target.nodes}
-    catalog = target.catalog
+    catalog, kedro_env = target.catalog, target.environment.kedro_env
     rows, named = [], {}
     stored = {  # every persisted dataset of the DAG, by its name in the nodes: its base name
         d: base_name(d)
@@ -409,14 +416,19 @@ def _task_assets(target: Target, tasks: tuple[Task, ...]) -> dict[str, Any]:
         if catalog.persisted(d)
     }
     every = {stored[d] for n in target.nodes for d in n.outputs if d in stored}
+    elsewhere = {  # what this DAG reads and another DAG writes: that DAG's Asset
+        d: producers[name]
+        for d in set(stored.values()) - every
+        if (name := assets.asset_name(target.package, kedro_env, d)) in producers
+    }
     for task in tasks:
         members = [nodes[n] for n in task.nodes]
         outlets = sorted({stored[d] for n in members for d in n.outputs if d in stored})
         read = {stored[d] for n in members for d in n.inputs if d in stored}
-        inlets = sorted(d for d in read if d in every and d not in outlets)
+        inlets = sorted(d for d in read if (d in every and d not in outlets) or d in elsewhere)
         for dataset in (*outlets, *inlets):
             if dataset not in named:
-                named[dataset] = assets.asset_of(target, dataset)
+                named[dataset] = assets.asset_of(elsewhere.get(dataset, target), dataset)
         if outlets or inlets:
             rows.append(
                 (
@@ -493,12 +505,13 @@ def build_plan(manifest: Manifest, project: ProjectSnapshot) -> Plan:
     waits_for, found_schedules = assets.schedule_assets(targets)
     problems += found_schedules
     problems += notification_problems(manifest, project)
+    producers = assets.producers(targets)
     dags = []
     used: set[tuple[int, int]] = set()
     failed: set[int] = set()
     for target in targets:
         try:
-            dag, found, rules = plan_dag(manifest, target)
+            dag, found, rules = plan_dag(manifest, target, producers)
         except CompileError as exc:
             problems += [d.about(target.dag_id, target.environment.name) for d in exc.diagnostics]
             failed.add(target.spec.index)

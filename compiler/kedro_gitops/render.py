@@ -75,7 +75,14 @@ def param_type(value: Any) -> str | list[str]:
     return kinds.get(type(value), "object")
 
 
+def param_title(name: str) -> str:
+    """A Param's title on the trigger form: its last key, then where it sits."""
+    outer, _, last = name.rpartition(".")
+    return f"{last} ({outer})" if outer else last
+
+
 _ENV.filters["param_type"] = param_type
+_ENV.filters["param_title"] = param_title
 
 
 def schedule_expr(schedule: Schedule) -> str:
