@@ -429,6 +429,16 @@ def report(results: list[dict], hook: dict, runs: int, command: str) -> str:
     return "\n".join(out)
 
 
+def kept_sections(path: Path) -> str:
+    """The sections of `path` another bench script writes (`run_cost.py`), kept as they are."""
+    old = path.read_text() if path.exists() else ""
+    start = old.find("<!-- run-cost: begin -->")
+    end = old.find("<!-- run-cost: end -->")
+    if start < 0 or end < 0:
+        return ""
+    return "\n" + old[start : end + len("<!-- run-cost: end -->")] + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,5000,10000")
@@ -443,7 +453,8 @@ def main() -> None:
     command = " ".join(["python bench/run.py", f"--sizes {args.sizes}", f"--runs {args.runs}"])
     if args.report_only:
         saved = json.loads(args.out.with_suffix(".json").read_text())
-        args.out.write_text(report(saved["results"], saved["hook"], args.runs, command) + "\n")
+        text = report(saved["results"], saved["hook"], args.runs, command)
+        args.out.write_text(text + "\n" + kept_sections(args.out))
         return
     WORK.mkdir(exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -459,7 +470,7 @@ def main() -> None:
         results.append(bench_size(size, args.runs))
     hook = bench_hook(args.runs) if 1000 in sizes else {}
     text = report(results, hook, args.runs, command)
-    args.out.write_text(text + "\n")
+    args.out.write_text(text + "\n" + kept_sections(args.out))
     (args.out.with_suffix(".json")).write_text(
         json.dumps({"results": results, "hook": hook}, indent=2) + "\n"
     )
