@@ -1,0 +1,330 @@
+"""The cost of running a DAG: `airflow dags test` for each executor that runs locally, next to
+plain `kedro run`, the no-op twin and kedro-airflow's DAG.
+
+    python bench/run_cost.py [--runs 3] [--out bench/results.md]
+
+Two projects: the example (`examples/spaceflights`) and a generated 50-node project whose modules
+import pandas, scikit-learn and SciPy (`bench/heavy_project.py`). Each deploys `__default__`
+grouped by memory in three DAGs, one per executor (subprocess, venv, python). In every round,
+interleaved: each DAG under `airflow dags test`; the no-op twin (the same tasks and edges, every
+task a Python `pass`: what Airflow itself costs); kedro-airflow 0.11's DAG (`kedro airflow
+create --group-by memory`); and `kedro run` of the pipeline. Medians of `--runs` rounds.
+
+Per-task overhead = (DAG run - no-op twin - `kedro run`) / tasks: what running the pipeline as
+tasks adds. The floor it is held against is a fresh process that can run Kedro: `python -c
+"import kedro"` plus `bootstrap_project`. One task is profiled phase by phase.
+
+The report replaces the section between the run-cost markers of `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import heavy_project
+from run import BIN, HERE, WORK, env, machine, versions
+
+ROOT = HERE.parent
+
+RUN = WORK / "run"
+EXECUTORS = ("subprocess", "venv", "python")
+BEGIN, END = "<!-- run-cost: begin -->", "<!-- run-cost: end -->"
+MANIFEST = """\
+version: 1
+project: {{path: .}}
+output: dags
+defaults: {{retries: 0, assets: false}}
+environments:
+  base: {{kedro_env: base, env: {{{data_var}: {data}}}}}
+executors:
+  subprocess: {{type: subprocess}}
+  venv: {{type: venv, python: {python}}}
+  python: {{type: python}}
+dags:
+{dags}
+"""
+DAG = (
+    "  - {{pipeline: __default__, dag_id: run_{executor}, executor: {executor}, "
+    "groups: [{{by: memory}}]}}"
+)
+TWIN = """\
+import pendulum
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+
+TASKS = {tasks!r}
+EDGES = {edges!r}
+
+
+def noop() -> None:
+    pass
+
+
+with DAG(dag_id="twin", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+    tasks = {{t: PythonOperator(task_id=t, python_callable=noop) for t in TASKS}}
+    for upstream, downstream in EDGES:
+        tasks[upstream] >> tasks[downstream]
+"""
+# One task's Kedro run in phases, in a fresh process as a task's would be: prints the seconds
+# from interpreter start to each phase's end.
+PHASES = """\
+import json, sys, time
+from pathlib import Path
+stamps = {"interpreter": time.perf_counter()}
+import kedro
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+stamps["import kedro"] = time.perf_counter()
+bootstrap_project(Path.cwd())
+stamps["bootstrap project"] = time.perf_counter()
+from kedro.framework.project import pipelines
+pipelines.set_requested([sys.argv[1]])
+pipeline = pipelines[sys.argv[1]]
+stamps["pipeline registry"] = time.perf_counter()
+with KedroSession.create(project_path=Path.cwd(), env="base") as session:
+    catalog = session.load_context().catalog
+    stamps["catalog build"] = time.perf_counter()
+    session.run(pipeline_names=[sys.argv[1]], node_names=sys.argv[2].split(","))
+    stamps["session and node run"] = time.perf_counter()
+print(json.dumps(stamps))
+"""
+FLOOR = (
+    "import kedro; from pathlib import Path; "
+    "from kedro.framework.startup import bootstrap_project; bootstrap_project(Path.cwd())"
+)
+
+
+def project(name: str) -> tuple[Path, str]:
+    """A fresh copy of the project `name` and the variable its catalog reads its data root from."""
+    target = RUN / name
+    shutil.rmtree(target, ignore_errors=True)
+    if name == "example":
+        source = ROOT / "examples" / "spaceflights"
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".git*"))
+        return target, "SPACEFLIGHTS_DATA"
+    heavy_project.write_project(target)
+    return target, "HEAVY_DATA"
+
+
+def timed(cmd: list[str], cwd: Path, environ: dict[str, str], check_run: bool = False) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=environ, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    log = done.stdout + done.stderr
+    failed = done.returncode != 0 or (
+        check_run and not re.search(r"DagRun Finished:.*state=success", log)
+    )
+    if failed:
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{log[-4000:]}")
+    return elapsed
+
+
+def prepare(name: str) -> dict[str, object]:
+    """The project with its DAGs (ours, the twin, kedro-airflow's) and what runs them."""
+    folder, data_var = project(name)
+    data = folder / "outputs"
+    dags = "\n".join(DAG.format(executor=e) for e in EXECUTORS)
+    manifest = MANIFEST.format(data_var=data_var, data=data, python=BIN / "python", dags=dags)
+    (folder / "pipelines.deploy.yaml").write_text(manifest)
+    environ = env(**{data_var: str(data)})
+    subprocess.run(
+        [str(BIN / "kedro-gitops"), "compile"],
+        cwd=folder,
+        env=environ,
+        check=True,
+        capture_output=True,
+    )
+    plan = json.loads(
+        subprocess.run(
+            [str(BIN / "kedro-gitops"), "plan", "--format", "json"],
+            cwd=folder,
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    dag = next(d for d in plan["dags"] if d["dag_id"] == "run_subprocess")
+    tasks = [t["task_id"] for t in dag["tasks"]]
+    edges = [[e["upstream"], e["downstream"]] for e in dag["edges"]]
+    (folder / "twin").mkdir()
+    (folder / "twin" / "twin.py").write_text(TWIN.format(tasks=tasks, edges=edges))
+    kaf = folder / "kaf"
+    # kedro-airflow's DAG settings: no retries (a failure ends the bench), as ours.
+    (folder / "conf" / "base" / "airflow.yml").write_text("default:\n  retries: 0\n")
+    subprocess.run(
+        [str(BIN / "kedro"), "airflow", "create", "--pipelines", "__default__", "--env", "base",
+         "--group-by", "memory", "--target-dir", str(kaf)],
+        cwd=folder, env=environ, check=True, capture_output=True,
+    )  # fmt: skip
+    [kaf_file] = kaf.glob("*.py")
+    kaf_id = re.search(r'dag_id="([^"]+)"', kaf_file.read_text())[1]
+    first = dag["tasks"][0]
+    return {
+        "folder": folder,
+        "environ": environ,
+        "tasks": len(tasks),
+        "kaf_tasks": kaf_file.read_text().count("@task("),
+        "runs": {
+            **{e: (f"run_{e}", folder / "dags" / f"run_{e}.py") for e in EXECUTORS},
+            "twin": ("twin", folder / "twin" / "twin.py"),
+            "kedro-airflow": (kaf_id, kaf_file),
+        },
+        "first_nodes": first["nodes"],
+    }
+
+
+def dag_test(setup: dict, dag_id: str, file: Path, home: Path, extra: dict[str, str]) -> float:
+    folder = str(file.parent)  # the DAG bundle `-f` reads the file from
+    environ = {**setup["environ"], **extra, "AIRFLOW_HOME": str(home)}
+    environ["AIRFLOW__CORE__DAGS_FOLDER"] = folder
+    cmd = [str(BIN / "airflow"), "dags", "test", dag_id, "-f", str(file)]
+    return timed(cmd, setup["folder"], environ, check_run=True)
+
+
+def profile(setup: dict, runs: int) -> dict[str, float]:
+    """One task's phases (medians, seconds), the floor, and the task as `kedro run` runs it."""
+    folder, environ = setup["folder"], setup["environ"]
+    nodes = ",".join(setup["first_nodes"])
+    python = str(BIN / "python")
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run([python, "-c", PHASES, "__default__", nodes], cwd=folder, env=environ,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        stamps = json.loads(done.stdout.strip().splitlines()[-1])
+        total = time.perf_counter() - start
+        empty = timed([python, "-c", "pass"], folder, environ)
+        previous = stamps.pop("interpreter")
+        phases = {"interpreter start": empty}
+        for phase, stamp in stamps.items():
+            phases[phase] = stamp - previous
+            previous = stamp
+        phases["phases total"] = total
+        phases["floor"] = timed([python, "-c", FLOOR], folder, environ)
+        task = [
+            python,
+            "-m",
+            "kedro",
+            "run",
+            "--pipelines",
+            "__default__",
+            "--env",
+            "base",
+            "--nodes",
+            nodes,
+        ]
+        phases["one task (subprocess executor)"] = timed(task, folder, environ)
+        for phase, seconds in phases.items():
+            samples.setdefault(phase, []).append(seconds)
+    return {phase: statistics.median(values) for phase, values in samples.items()}
+
+
+def bench_project(name: str, runs: int) -> dict[str, object]:
+    setup = prepare(name)
+    home = Path(tempfile.mkdtemp(prefix="kedro-gitops-run-bench-"))
+    environ = {**setup["environ"], "AIRFLOW_HOME": str(home)}
+    subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"], env=environ, check=True, capture_output=True
+    )
+    kedro_run = [str(BIN / "kedro"), "run", "--pipelines", "__default__", "--env", "base"]
+    seconds: dict[str, list[float]] = {key: [] for key in [*setup["runs"], "kedro run"]}
+    for round_ in range(runs):
+        print(f"  {name}: round {round_ + 1} of {runs}", file=sys.stderr)
+        seconds["kedro run"].append(timed(kedro_run, setup["folder"], setup["environ"]))
+        for key, (dag_id, file) in setup["runs"].items():
+            # kedro-airflow's tasks import the project's package, installed as its docs deploy it
+            extra = {"PYTHONPATH": str(setup["folder"] / "src")} if key == "kedro-airflow" else {}
+            seconds[key].append(dag_test(setup, dag_id, file, home, extra))
+    shutil.rmtree(home)
+    return {
+        "project": name,
+        "tasks": setup["tasks"],
+        "kaf_tasks": setup["kaf_tasks"],
+        "seconds": {k: statistics.median(v) for k, v in seconds.items()},
+        "profile": profile(setup, runs),
+    }
+
+
+def section(results: list[dict], runs: int, command: str) -> str:
+    out = [
+        BEGIN,
+        "## The cost of running a DAG",
+        "",
+        f"Command: `{command}`; medians of {runs} rounds, interleaved. Wall time of one DAG run "
+        "under `airflow dags test`; per-task overhead = (run - no-op twin - `kedro run`) / tasks; "
+        "the floor is a fresh process that imports Kedro and bootstraps the project.",
+        "",
+        "| project | executor | tasks | DAG run | no-op twin | `kedro run` | per-task overhead | "
+        "overhead / floor | vs kedro-airflow |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        s, floor = r["seconds"], r["profile"]["floor"]
+        for key in (*EXECUTORS, "kedro-airflow"):
+            tasks = r["kaf_tasks"] if key == "kedro-airflow" else r["tasks"]
+            overhead = (s[key] - s["twin"] - s["kedro run"]) / tasks
+            versus = "" if key == "kedro-airflow" else f"{s[key] / s['kedro-airflow']:.2f}x"
+            out.append(
+                f"| {r['project']} | {key} | {tasks} | {s[key]:.1f} s | {s['twin']:.1f} s | "
+                f"{s['kedro run']:.1f} s | {overhead:.2f} s | {overhead / floor:.1f}x | {versus} |"
+            )
+    out += [
+        "",
+        "One task in a fresh process, phase by phase (the first task of the subprocess DAG; "
+        "seconds):",
+        "",
+        "| phase | " + " | ".join(r["project"] for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    for phase in results[0]["profile"]:
+        out.append(
+            f"| {phase} | " + " | ".join(f"{r['profile'][phase]:.2f}" for r in results) + " |"
+        )
+    out += ["", END]
+    return "\n".join(out)
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace the run-cost section of `path` (or append it)."""
+    old = path.read_text() if path.exists() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + text + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    path.write_text(new)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--projects", default="example,heavy")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+    command = f"python bench/run_cost.py --runs {args.runs}"
+    RUN.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in args.projects.split(","):
+        print(f"run cost: {name} ...", file=sys.stderr)
+        results.append(bench_project(name, args.runs))
+    (HERE / "run_results.json").write_text(
+        json.dumps({"machine": machine(), "versions": versions(), "results": results}, indent=2)
+        + "\n"
+    )
+    text = section(results, args.runs, command)
+    write_section(args.out, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
