@@ -206,6 +206,11 @@ K8S_DEFS: dict[str, object] = {
     ),
 }
 EXECUTOR_TYPES = ["subprocess", "bash", "python", "venv", "kubernetes", "gke", "docker"]
+warm_start = {
+    "type": "boolean",
+    "default": True,
+    "description": "Fork each task's interpreter from a server process that has imported Kedro, the project's pipelines and dataset types once (it stops after 5 idle minutes, or when a project file it imported changes); false starts a new interpreter per task.",
+}
 runtime_options = {
     "runtime": {
         "enum": ["checkout", "package"],
@@ -369,6 +374,7 @@ schema = {
                 **runtime_options,
                 "python": {"$ref": "#/$defs/interpreter"},
                 "env": {**env_map, "description": "Environment variables for every task."},
+                "warm_start": warm_start,
             },
             **runtime_rules,
         },
@@ -390,6 +396,7 @@ schema = {
                 **runtime_options,
                 "python": {"$ref": "#/$defs/interpreter"},
                 "env": {**env_map, "description": "Environment variables for every task."},
+                "warm_start": warm_start,
             },
             **runtime_rules,
         },

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,22 @@ def run(
 
 def kedro_gitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return run([str(BIN / "kedro-gitops"), *args], cwd)
+
+
+WARM_SERVER_SIGNATURE = b"import io, json, os, runpy, select, signal, socket, sys, time, traceback"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The warm servers the session's DAG runs started (they would idle for minutes) stop with
+    it: those whose Airflow home is in the session's temporary folder."""
+    yield
+    home = f"AIRFLOW_HOME={tmp_path_factory.getbasetemp()}".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if WARM_SERVER_SIGNATURE not in (proc / "cmdline").read_bytes():
+                continue
+            if any(v.startswith(home) for v in (proc / "environ").read_bytes().split(b"\0")):
+                os.kill(int(proc.name), signal.SIGTERM)
+        except OSError:  # gone meanwhile
+            continue
