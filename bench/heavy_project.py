@@ -39,6 +39,12 @@ source:
   filepath: ${oc.env:HEAVY_DATA,data}/{name}.pkl
 """
 
+SETTINGS = """\
+from omegaconf.resolvers import oc
+
+CONFIG_LOADER_ARGS = {"custom_resolvers": {"oc.env": oc.env}}
+"""
+
 REGISTRY = '''\
 """The project's pipelines, found by Kedro: a run loads only the modules of the pipelines it
 names."""
@@ -100,8 +106,9 @@ def write_project(out: Path) -> None:
     (out / "conf/base/parameters.yml").write_text("{}\n")
     rows = "\n".join(f"{i},{i * 0.5}" for i in range(200))
     (out / "data/01_raw/source.csv").write_text("id,x\n" + rows + "\n")
-    for name in ("__init__.py", "settings.py", "pipelines/__init__.py"):
+    for name in ("__init__.py", "pipelines/__init__.py"):
         (package / name).write_text("")
+    (package / "settings.py").write_text(SETTINGS)
     (package / "pipeline_registry.py").write_text(REGISTRY)
     for stage in range(STAGES):
         folder = package / "pipelines" / f"stage{stage}"

@@ -317,10 +317,8 @@ def main() -> None:
     for name in args.projects.split(","):
         print(f"run cost: {name} ...", file=sys.stderr)
         results.append(bench_project(name, args.runs))
-    (HERE / "run_results.json").write_text(
-        json.dumps({"machine": machine(), "versions": versions(), "results": results}, indent=2)
-        + "\n"
-    )
+        saved = {"machine": machine(), "versions": versions(), "results": results}
+        (HERE / "run_results.json").write_text(json.dumps(saved, indent=2, default=str) + "\n")
     text = section(results, args.runs, command)
     write_section(args.out, text)
     print(text)

@@ -96,7 +96,7 @@ def kedro_gitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return run([str(BIN / "kedro-gitops"), *args], cwd)
 
 
-WARM_SERVER_SIGNATURE = b"import io, json, os, runpy, select, signal, socket, sys, time, traceback"
+WARM_SERVER_SIGNATURE = b"import importlib.util, io, json, os, runpy, select, signal, socket, sys"
 
 
 @pytest.fixture(scope="session", autouse=True)
