@@ -41,3 +41,4 @@ clean:
 bench: install  ## kedro-gitops against kedro-airflow 0.11: writes bench/results.md
 	$(BIN)/python -m pip install --quiet kedro-airflow==0.11.0
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run_cost.py
