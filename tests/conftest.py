@@ -102,14 +102,18 @@ WARM_SERVER_SIGNATURE = b"import importlib.util, io, json, os, runpy, select, si
 @pytest.fixture(scope="session", autouse=True)
 def stop_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The warm servers the session's DAG runs started (they would idle for minutes) stop with
-    it: those whose Airflow home is in the session's temporary folder."""
+    it: those whose Airflow home is in the session's temporary folder, and those of this
+    checkout's example (the README's commands run it)."""
     yield
     home = f"AIRFLOW_HOME={tmp_path_factory.getbasetemp()}".encode()
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             if WARM_SERVER_SIGNATURE not in (proc / "cmdline").read_bytes():
                 continue
-            if any(v.startswith(home) for v in (proc / "environ").read_bytes().split(b"\0")):
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            if any(v.startswith(home) for v in environ) or Path(
+                os.readlink(proc / "cwd")
+            ).is_relative_to(ROOT):
                 os.kill(int(proc.name), signal.SIGTERM)
         except OSError:  # gone meanwhile
             continue
