@@ -96,9 +96,6 @@ def kedro_gitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return run([str(BIN / "kedro-gitops"), *args], cwd)
 
 
-WARM_SERVER_SIGNATURE = b"import importlib.util, io, json, os, runpy, select, signal, socket, sys"
-
-
 @pytest.fixture(scope="session", autouse=True)
 def stop_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The warm servers the session's DAG runs started (they would idle for minutes) stop with
@@ -108,8 +105,9 @@ def stop_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     home = f"AIRFLOW_HOME={tmp_path_factory.getbasetemp()}".encode()
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if WARM_SERVER_SIGNATURE not in (proc / "cmdline").read_bytes():
-                continue
+            arguments = (proc / "cmdline").read_bytes().split(b"\0")
+            if not any(b"/kedro-gitops-" in a and a.endswith(b".sock") for a in arguments):
+                continue  # not a warm server (its first argument is its socket)
             environ = (proc / "environ").read_bytes().split(b"\0")
             if any(v.startswith(home) for v in environ) or Path(
                 os.readlink(proc / "cwd")

@@ -20,6 +20,7 @@ CONTEXT = {
     "logical_date": "2026-11-21T00:00:00+00:00",
     "ds": "2026-11-21",
     "params": {},
+    "ti": None,  # the task instance: a task of a DAG without a setup step reads nothing of it
 }
 SETTINGS = ("retries", "pool", "queue", "priority_weight", "trigger_rule")
 

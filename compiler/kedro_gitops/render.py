@@ -39,9 +39,8 @@ def rows(items: Iterable[tuple[Any, ...]]) -> str:
     return "".join(f"    {py(tuple(item))},\n" for item in items)
 
 
-def entries(items: Iterable[tuple[Any, Any]] | dict[Any, Any]) -> str:
+def entries(pairs: Iterable[tuple[Any, Any]]) -> str:
     """The lines of a generated dict: `    key: value,` for each pair, as literals."""
-    pairs = items.items() if isinstance(items, dict) else items
     return "".join(f"    {py(key)}: {py(value)},\n" for key, value in pairs)
 
 
