@@ -1,5 +1,6 @@
 """The cost of running a DAG: `airflow dags test` for each executor that runs locally, next to
-plain `kedro run`, the no-op twin and kedro-airflow's DAG.
+plain `kedro run`, the no-op twin and kedro-airflow's DAG; and the same DAGs as a deployment runs
+them, each task in its own process.
 
     python bench/run_cost.py [--runs 3] [--out bench/results.md]
 
@@ -9,6 +10,12 @@ grouped by memory in three DAGs, one per executor (subprocess, venv, python). In
 interleaved: each DAG under `airflow dags test`; the no-op twin (the same tasks and edges, every
 task a Python `pass`: what Airflow itself costs); kedro-airflow 0.11's DAG (`kedro airflow
 create --group-by memory`); and `kedro run` of the pipeline. Medians of `--runs` rounds.
+
+Every DAG run starts cold: no warm server is left from the run before. Two ways to run a DAG:
+`airflow dags test` runs every task in its own process, one after the other (what the targets are
+set on); `airflow dags test --use-executor` with Airflow's LocalExecutor and an api-server runs
+each task in a new task process, as a deployment does (venv is left out: it is subprocess with
+another interpreter).
 
 Per-task overhead = (DAG run - no-op twin - `kedro run`) / tasks: what running the pipeline as
 tasks adds. The floor it is held against is a fresh process that can run Kedro: `python -c
@@ -20,14 +27,19 @@ The report replaces the section between the run-cost markers of `--out`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import re
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import heavy_project
@@ -37,6 +49,7 @@ ROOT = HERE.parent
 
 RUN = WORK / "run"
 EXECUTORS = ("subprocess", "venv", "python")
+DEPLOYED = ("subprocess", "python")  # under the LocalExecutor
 BEGIN, END = "<!-- run-cost: begin -->", "<!-- run-cost: end -->"
 MANIFEST = """\
 version: 1
@@ -183,12 +196,68 @@ def prepare(name: str) -> dict[str, object]:
     }
 
 
-def dag_test(setup: dict, dag_id: str, file: Path, home: Path, extra: dict[str, str]) -> float:
+def dag_test(
+    setup: dict, dag_id: str, file: Path, home: Path, extra: dict[str, str], *flags: str
+) -> float:
     folder = str(file.parent)  # the DAG bundle `-f` reads the file from
     environ = {**setup["environ"], **extra, "AIRFLOW_HOME": str(home)}
     environ["AIRFLOW__CORE__DAGS_FOLDER"] = folder
-    cmd = [str(BIN / "airflow"), "dags", "test", dag_id, "-f", str(file)]
+    environ["TMPDIR"] = str(setup["tmp"])  # where warm servers put their sockets
+    stop_warm_servers(setup["tmp"])  # every run starts cold
+    cmd = [str(BIN / "airflow"), "dags", "test", dag_id, "-f", str(file), *flags]
     return timed(cmd, setup["folder"], environ, check_run=True)
+
+
+def stop_warm_servers(tmp: Path) -> None:
+    """Stop the warm servers whose sockets are under `tmp`, and wait until they are gone."""
+    mine = [
+        int(proc.name)
+        for proc in Path("/proc").iterdir()
+        if proc.name.isdigit() and str(tmp) in _cmdline(proc)
+    ]
+    for pid in mine:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in mine):
+        time.sleep(0.05)
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return proc.joinpath("cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
+def api_server(home: Path, environ: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """An Airflow api-server for `home` (the LocalExecutor's tasks report to it) and its
+    execution API's URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(BIN / "airflow"), "api-server", "--port", str(port)],
+        env={**environ, "AIRFLOW_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health"):
+                return server, f"http://127.0.0.1:{port}/execution/"
+        except OSError:
+            time.sleep(0.5)
+    os.killpg(server.pid, signal.SIGTERM)
+    raise SystemExit("the Airflow api-server did not start")
 
 
 def profile(setup: dict, runs: int) -> dict[str, float]:
@@ -232,25 +301,45 @@ def profile(setup: dict, runs: int) -> dict[str, float]:
 def bench_project(name: str, runs: int) -> dict[str, object]:
     setup = prepare(name)
     home = Path(tempfile.mkdtemp(prefix="kedro-gitops-run-bench-"))
+    setup["tmp"] = Path(tempfile.mkdtemp(prefix="kedro-gitops-run-tmp-"))
     environ = {**setup["environ"], "AIRFLOW_HOME": str(home)}
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"], env=environ, check=True, capture_output=True
     )
+    server, execution_api = api_server(home, setup["environ"])
+    deployed_env = {"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": execution_api}
     kedro_run = [str(BIN / "kedro"), "run", "--pipelines", "__default__", "--env", "base"]
     seconds: dict[str, list[float]] = {key: [] for key in [*setup["runs"], "kedro run"]}
-    for round_ in range(runs):
-        print(f"  {name}: round {round_ + 1} of {runs}", file=sys.stderr)
-        seconds["kedro run"].append(timed(kedro_run, setup["folder"], setup["environ"]))
-        for key, (dag_id, file) in setup["runs"].items():
-            # kedro-airflow's tasks import the project's package, installed as its docs deploy it
-            extra = {"PYTHONPATH": str(setup["folder"] / "src")} if key == "kedro-airflow" else {}
-            seconds[key].append(dag_test(setup, dag_id, file, home, extra))
+    deployed: dict[str, list[float]] = {
+        key: [] for key in setup["runs"] if key in (*DEPLOYED, "twin", "kedro-airflow")
+    }
+    try:
+        for round_ in range(runs):
+            print(f"  {name}: round {round_ + 1} of {runs}", file=sys.stderr)
+            seconds["kedro run"].append(timed(kedro_run, setup["folder"], setup["environ"]))
+            for key, (dag_id, file) in setup["runs"].items():
+                # kedro-airflow's tasks import the project's package, installed as its docs
+                # deploy it
+                extra = {"PYTHONPATH": str(setup["folder"] / "src")}
+                extra = extra if key == "kedro-airflow" else {}
+                seconds[key].append(dag_test(setup, dag_id, file, home, extra))
+                if key in deployed:
+                    extra = {**extra, **deployed_env}
+                    deployed[key].append(
+                        dag_test(setup, dag_id, file, home, extra, "--use-executor")
+                    )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
+        stop_warm_servers(setup["tmp"])
     shutil.rmtree(home)
+    shutil.rmtree(setup["tmp"])
     return {
         "project": name,
         "tasks": setup["tasks"],
         "kaf_tasks": setup["kaf_tasks"],
         "seconds": {k: statistics.median(v) for k, v in seconds.items()},
+        "deployed": {k: statistics.median(v) for k, v in deployed.items()},
         "profile": profile(setup, runs),
     }
 
@@ -260,9 +349,12 @@ def section(results: list[dict], runs: int, command: str) -> str:
         BEGIN,
         "## The cost of running a DAG",
         "",
-        f"Command: `{command}`; medians of {runs} rounds, interleaved. Wall time of one DAG run "
-        "under `airflow dags test`; per-task overhead = (run - no-op twin - `kedro run`) / tasks; "
-        "the floor is a fresh process that imports Kedro and bootstraps the project.",
+        f"Command: `{command}`; medians of {runs} rounds, interleaved. Wall time of one DAG run, "
+        "cold (no warm server is left from the run before); per-task overhead = (run - no-op "
+        "twin - `kedro run`) / tasks; the floor is a fresh process that imports Kedro and "
+        "bootstraps the project.",
+        "",
+        "Under `airflow dags test` (one process runs the tasks one after the other):",
         "",
         "| project | executor | tasks | DAG run | no-op twin | `kedro run` | per-task overhead | "
         "overhead / floor | vs kedro-airflow |",
@@ -277,6 +369,25 @@ def section(results: list[dict], runs: int, command: str) -> str:
             out.append(
                 f"| {r['project']} | {key} | {tasks} | {s[key]:.1f} s | {s['twin']:.1f} s | "
                 f"{s['kedro run']:.1f} s | {overhead:.2f} s | {overhead / floor:.1f}x | {versus} |"
+            )
+    out += [
+        "",
+        "Deployed: `airflow dags test --use-executor` with the LocalExecutor and an api-server, "
+        "each task in a new task process, as a scheduler runs them:",
+        "",
+        "| project | executor | tasks | DAG run | no-op twin | per-task overhead | "
+        "vs kedro-airflow |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        d, kedro_run = r["deployed"], r["seconds"]["kedro run"]
+        for key in (*DEPLOYED, "kedro-airflow"):
+            tasks = r["kaf_tasks"] if key == "kedro-airflow" else r["tasks"]
+            overhead = (d[key] - d["twin"] - kedro_run) / tasks
+            versus = "" if key == "kedro-airflow" else f"{d[key] / d['kedro-airflow']:.2f}x"
+            out.append(
+                f"| {r['project']} | {key} | {tasks} | {d[key]:.1f} s | {d['twin']:.1f} s | "
+                f"{overhead:.2f} s | {versus} |"
             )
     out += [
         "",

@@ -1,7 +1,8 @@
 """Warm start, for real under `airflow dags test`: the tasks of a subprocess DAG run in children of
-one server process that imported the project once; a changed project file starts a new server; a
-project the server cannot import fails the task with the project's own error; `warm_start: false`
-starts a new interpreter for every task."""
+one server process that imported the project once; a run that dies by a signal fails its task with
+that signal; a changed or added project file starts a new server; a project the server cannot
+import fails the task with the project's own error; `warm_start: false` starts a new interpreter
+for every task."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 from conftest import BIN, kedro_gitops, run
 
 # Test instrumentation: one line per Kedro run, with when the process that runs it imported the
-# project's settings (a warm task's server did, once) and the process's own id.
+# project's settings (a warm task's server did, once) and the process's own id; with
+# $KILL_KEDRO_RUN set, the run then kills itself.
 RECORD_HOOK = """
 
 import os as _os
+import signal as _signal
 import time as _time
 
 from kedro.framework.hooks import hook_impl as _hook_impl
@@ -26,6 +29,8 @@ class _RecordProcess:
     def before_pipeline_run(self, run_params):
         with open(RECORD, "a", encoding="utf-8") as f:
             f.write(f"{_IMPORTED} {_os.getpid()}\\n")
+        if _os.environ.get("KILL_KEDRO_RUN"):
+            _os.kill(_os.getpid(), _signal.SIGKILL)
 
 
 RECORD = __RECORD__
@@ -53,11 +58,13 @@ class Project:
         compiled = kedro_gitops("compile", cwd=self.checkout)
         assert compiled.returncode == 0, compiled.stdout + compiled.stderr
 
-    def dag_test(self, state: str = "success") -> tuple[list[tuple[str, str]], str]:
+    def dag_test(self, state: str = "success", **env: str) -> tuple[list[tuple[str, str]], str]:
         """Run data_processing_base (two tasks); what its Kedro runs recorded, and the log."""
         done = len(self.runs())
         proc = run(
-            [str(BIN / "airflow"), "dags", "test", "data_processing_base"], Path("/"), self.env
+            [str(BIN / "airflow"), "dags", "test", "data_processing_base"],
+            Path("/"),
+            {**self.env, **env},
         )
         log = proc.stdout + proc.stderr
         assert f"state={state}" in log, log[-6000:]
@@ -80,11 +87,21 @@ def test_tasks_share_a_warm_server_until_the_project_changes(
     again, _ = project.dag_test()
     assert {imported for imported, _ in again} == {first[0][0]}  # the same server, still warm
 
+    killed, log = project.dag_test(state="failed", KILL_KEDRO_RUN="1")
+    assert [imported for imported, _ in killed] == [first[0][0]]
+    assert "Kedro was killed by SIGKILL" in log  # the signal its run died of
+
+    helpers = project.package / "pipelines/data_processing/helpers.py"
+    helpers.write_text("")  # a new module, imported by nothing yet
+    added, _ = project.dag_test()
+    assert len({imported for imported, _ in added}) == 1
+    assert added[0][0] != first[0][0]  # a new server
+
     nodes = project.package / "pipelines/data_processing/nodes.py"
     nodes.write_text(nodes.read_text() + "\n# changed\n")
     changed, _ = project.dag_test()
     assert len({imported for imported, _ in changed}) == 1
-    assert changed[0][0] != first[0][0]  # a new server imported the changed project
+    assert changed[0][0] != added[0][0]  # a new server imported the changed project
 
     nodes.write_text(nodes.read_text() + "\nraise RuntimeError('kaboom from the project')\n")
     failed, log = project.dag_test(state="failed")
