@@ -345,15 +345,14 @@ def bench_project(name: str, runs: int) -> dict[str, object]:
     deployed: dict[str, list[float]] = {
         key: [] for key in setup["runs"] if key in (*DEPLOYED, "twin", "kedro-airflow")
     }
+    # kedro-airflow's tasks import the project's package, installed as its docs deploy it
+    package = {"PYTHONPATH": str(setup["folder"] / "src")}
     try:
         for round_ in range(runs):
             print(f"  {name}: round {round_ + 1} of {runs}", file=sys.stderr)
             seconds["kedro run"].append(timed(kedro_run, setup["folder"], setup["environ"]))
             for key, (dag_id, file) in setup["runs"].items():
-                # kedro-airflow's tasks import the project's package, installed as its docs
-                # deploy it
-                extra = {"PYTHONPATH": str(setup["folder"] / "src")}
-                extra = extra if key == "kedro-airflow" else {}
+                extra = package if key == "kedro-airflow" else {}
                 seconds[key].append(dag_test(setup, dag_id, file, home, extra))
                 if key in deployed:
                     extra = {**extra, **deployed_env}
@@ -393,9 +392,7 @@ def section(results: list[dict], runs: int, command: str) -> str:
     for r in results:
         s, floor = r["seconds"], r["profile"]["floor"]
         for key in (*EXECUTORS, "kedro-airflow"):
-            tasks = r["kaf_tasks"] if key == "kedro-airflow" else r["tasks"]
-            overhead = (s[key] - s["twin"] - s["kedro run"]) / tasks
-            versus = "" if key == "kedro-airflow" else f"{s[key] / s['kedro-airflow']:.2f}x"
+            tasks, overhead, versus = compared(r, s, key)
             out.append(
                 f"| {r['project']} | {key} | {tasks} | {s[key]:.1f} s | {s['twin']:.1f} s | "
                 f"{s['kedro run']:.1f} s | {overhead:.2f} s | {overhead / floor:.1f}x | {versus} |"
@@ -410,11 +407,9 @@ def section(results: list[dict], runs: int, command: str) -> str:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        d, kedro_run = r["deployed"], r["seconds"]["kedro run"]
+        d = r["deployed"]
         for key in (*DEPLOYED, "kedro-airflow"):
-            tasks = r["kaf_tasks"] if key == "kedro-airflow" else r["tasks"]
-            overhead = (d[key] - d["twin"] - kedro_run) / tasks
-            versus = "" if key == "kedro-airflow" else f"{d[key] / d['kedro-airflow']:.2f}x"
+            tasks, overhead, versus = compared(r, d, key)
             out.append(
                 f"| {r['project']} | {key} | {tasks} | {d[key]:.1f} s | {d['twin']:.1f} s | "
                 f"{overhead:.2f} s | {versus} |"
@@ -433,6 +428,14 @@ def section(results: list[dict], runs: int, command: str) -> str:
         )
     out += ["", END]
     return "\n".join(out)
+
+
+def compared(result: dict, seconds: dict[str, float], key: str) -> tuple[int, float, str]:
+    """The DAG's tasks, its per-task overhead and its run time against kedro-airflow's."""
+    tasks = result["kaf_tasks"] if key == "kedro-airflow" else result["tasks"]
+    overhead = (seconds[key] - seconds["twin"] - result["seconds"]["kedro run"]) / tasks
+    versus = "" if key == "kedro-airflow" else f"{seconds[key] / seconds['kedro-airflow']:.2f}x"
+    return tasks, overhead, versus
 
 
 def write_section(path: Path, text: str) -> None:
