@@ -11,10 +11,11 @@ from pathlib import Path
 from conftest import BIN, kedro_gitops, run
 
 # Test instrumentation: one line per Kedro run, with when the process that runs it imported the
-# project's settings (a warm task's server did, once) and the process's own id; with
-# $KILL_KEDRO_RUN set, the run then kills itself.
+# project's settings (a warm task's server did, once), the process's own id and whether its garbage
+# collector is on; with $KILL_KEDRO_RUN set, the run then kills itself.
 RECORD_HOOK = """
 
+import gc as _gc
 import os as _os
 import signal as _signal
 import time as _time
@@ -28,7 +29,7 @@ class _RecordProcess:
     @_hook_impl
     def before_pipeline_run(self, run_params):
         with open(RECORD, "a", encoding="utf-8") as f:
-            f.write(f"{_IMPORTED} {_os.getpid()}\\n")
+            f.write(f"{_IMPORTED} {_os.getpid()} {_gc.isenabled()}\\n")
         if _os.environ.get("KILL_KEDRO_RUN"):
             _os.kill(_os.getpid(), _signal.SIGKILL)
 
@@ -58,7 +59,7 @@ class Project:
         compiled = kedro_gitops("compile", cwd=self.checkout)
         assert compiled.returncode == 0, compiled.stdout + compiled.stderr
 
-    def dag_test(self, state: str = "success", **env: str) -> tuple[list[tuple[str, str]], str]:
+    def dag_test(self, state: str = "success", **env: str) -> tuple[list[tuple[str, ...]], str]:
         """Run data_processing_base (two tasks); what its Kedro runs recorded, and the log."""
         done = len(self.runs())
         proc = run(
@@ -70,10 +71,10 @@ class Project:
         assert f"state={state}" in log, log[-6000:]
         return self.runs()[done:], log
 
-    def runs(self) -> list[tuple[str, str]]:
+    def runs(self) -> list[tuple[str, ...]]:
         if not self.record.exists():
             return []
-        return [tuple(line.split()) for line in self.record.read_text().splitlines()]  # type: ignore[misc]
+        return [tuple(line.split()) for line in self.record.read_text().splitlines()]
 
 
 def test_tasks_share_a_warm_server_until_the_project_changes(
@@ -82,25 +83,26 @@ def test_tasks_share_a_warm_server_until_the_project_changes(
     project = Project(checkout, airflow_env)
     first, _ = project.dag_test()
     assert len(first) == 2
-    assert len({imported for imported, _ in first}) == 1  # imported once, by the server
-    assert len({pid for _, pid in first}) == 2  # each task in its own process
+    assert len({imported for imported, *_ in first}) == 1  # imported once, by the server
+    assert len({pid for _, pid, _ in first}) == 2  # each task in its own process
+    assert {collects for _, _, collects in first} == {"True"}  # off only while the server loads
     again, _ = project.dag_test()
-    assert {imported for imported, _ in again} == {first[0][0]}  # the same server, still warm
+    assert {imported for imported, *_ in again} == {first[0][0]}  # the same server, still warm
 
     killed, log = project.dag_test(state="failed", KILL_KEDRO_RUN="1")
-    assert [imported for imported, _ in killed] == [first[0][0]]
+    assert [imported for imported, *_ in killed] == [first[0][0]]
     assert "Kedro was killed by SIGKILL" in log  # the signal its run died of
 
     helpers = project.package / "pipelines/data_processing/helpers.py"
     helpers.write_text("")  # a new module, imported by nothing yet
     added, _ = project.dag_test()
-    assert len({imported for imported, _ in added}) == 1
+    assert len({imported for imported, *_ in added}) == 1
     assert added[0][0] != first[0][0]  # a new server
 
     nodes = project.package / "pipelines/data_processing/nodes.py"
     nodes.write_text(nodes.read_text() + "\n# changed\n")
     changed, _ = project.dag_test()
-    assert len({imported for imported, _ in changed}) == 1
+    assert len({imported for imported, *_ in changed}) == 1
     assert changed[0][0] != added[0][0]  # a new server imported the changed project
 
     nodes.write_text(nodes.read_text() + "\nraise RuntimeError('kaboom from the project')\n")
@@ -120,4 +122,4 @@ def test_without_warm_start_every_task_starts_an_interpreter(
     project.compile()
     runs, _ = project.dag_test()
     assert len(runs) == 2
-    assert len({imported for imported, _ in runs}) == 2
+    assert len({imported for imported, *_ in runs}) == 2
