@@ -169,19 +169,22 @@ def test_generated_files_pass_ruff_airflow3_rules() -> None:
 
 RECORD_HOOK = '''
 
+import gc as _gc
 from pathlib import Path as _Path
 
 from kedro.framework.hooks import hook_impl as _hook_impl
 
 
 class _RecordAirflowRun:
-    """Test instrumentation: record the Airflow run that reached each Kedro run."""
+    """Test instrumentation: record the Airflow run that reached each Kedro run, and whether
+    the garbage collector is on while it runs."""
 
     @_hook_impl
     def after_context_created(self, context):
         with _Path("data/08_reporting/airflow_runs.txt").open("a") as f:
             params = context.params
-            f.write(f"{params['airflow_run_id']} {params['airflow_logical_date']}\\n")
+            run = f"{params['airflow_run_id']} {params['airflow_logical_date']}"
+            f.write(f"{_gc.isenabled()} {run}\\n")
 
 
 HOOKS = (_RecordAirflowRun(),)
@@ -226,7 +229,8 @@ def test_dags_run_end_to_end(checkout: Path, airflow_env: dict[str, str]) -> Non
     runs = (data / "08_reporting/airflow_runs.txt").read_text().splitlines()
     assert len(runs) == 2 + 3 + 2  # one Kedro run per task
     for line in runs:
-        run_id, logical_date = line.split(" ", 1)
+        collecting, run_id, logical_date = line.split(" ", 2)
+        assert collecting == "True"  # the python executor pauses it only while Kedro loads
         assert run_id.startswith("manual__")
         assert logical_date.startswith("20")
 
