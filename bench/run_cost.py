@@ -2,7 +2,7 @@
 plain `kedro run`, the no-op twin and kedro-airflow's DAG; and the same DAGs as a deployment runs
 them, each task in its own process.
 
-    python bench/run_cost.py [--runs 3] [--out bench/results.md]
+    python bench/run_cost.py [--runs 5] [--out bench/results.md]
 
 Two projects: the example (`examples/spaceflights`) and a generated 50-node project whose modules
 import pandas, scikit-learn and SciPy (`bench/heavy_project.py`). Each deploys `__default__`
@@ -351,7 +351,9 @@ def bench_project(name: str, runs: int) -> dict[str, object]:
         for round_ in range(runs):
             print(f"  {name}: round {round_ + 1} of {runs}", file=sys.stderr)
             seconds["kedro run"].append(timed(kedro_run, setup["folder"], setup["environ"]))
-            for key, (dag_id, file) in setup["runs"].items():
+            order = list(setup["runs"].items())
+            shift = round_ % len(order)  # each round starts with another DAG
+            for key, (dag_id, file) in order[shift:] + order[:shift]:
                 extra = package if key == "kedro-airflow" else {}
                 seconds[key].append(dag_test(setup, dag_id, file, home, extra))
                 if key in deployed:
@@ -369,6 +371,7 @@ def bench_project(name: str, runs: int) -> dict[str, object]:
         "kaf_tasks": setup["kaf_tasks"],
         "seconds": {k: statistics.median(v) for k, v in seconds.items()},
         "deployed": {k: statistics.median(v) for k, v in deployed.items()},
+        "rounds": {"seconds": seconds, "deployed": deployed},
         "profile": profile(setup, runs),
     }
 
@@ -378,10 +381,11 @@ def section(results: list[dict], runs: int, command: str) -> str:
         BEGIN,
         "## The cost of running a DAG",
         "",
-        f"Command: `{command}`; medians of {runs} rounds, interleaved. Wall time of one DAG run, "
-        "cold (no warm server is left from the run before); per-task overhead = (run - no-op "
-        "twin - `kedro run`) / tasks; the floor is a fresh process that imports Kedro and "
-        "bootstraps the project.",
+        f"Command: `{command}`; medians of {runs} rounds, interleaved (each round in another "
+        "order). Wall time of one DAG run, cold (no warm server is left from the run before); "
+        "per-task overhead = (run - no-op twin - `kedro run`) / tasks; the floor is a fresh "
+        "process that imports Kedro and bootstraps the project. vs kedro-airflow: the median of "
+        "each round's ratio (the two runs minutes apart), and in brackets the lowest and highest.",
         "",
         "Under `airflow dags test` (one process runs the tasks one after the other):",
         "",
@@ -392,7 +396,7 @@ def section(results: list[dict], runs: int, command: str) -> str:
     for r in results:
         s, floor = r["seconds"], r["profile"]["floor"]
         for key in (*EXECUTORS, "kedro-airflow"):
-            tasks, overhead, versus = compared(r, s, key)
+            tasks, overhead, versus = compared(r, "seconds", key)
             out.append(
                 f"| {r['project']} | {key} | {tasks} | {s[key]:.1f} s | {s['twin']:.1f} s | "
                 f"{s['kedro run']:.1f} s | {overhead:.2f} s | {overhead / floor:.1f}x | {versus} |"
@@ -409,7 +413,7 @@ def section(results: list[dict], runs: int, command: str) -> str:
     for r in results:
         d = r["deployed"]
         for key in (*DEPLOYED, "kedro-airflow"):
-            tasks, overhead, versus = compared(r, d, key)
+            tasks, overhead, versus = compared(r, "deployed", key)
             out.append(
                 f"| {r['project']} | {key} | {tasks} | {d[key]:.1f} s | {d['twin']:.1f} s | "
                 f"{overhead:.2f} s | {versus} |"
@@ -430,12 +434,18 @@ def section(results: list[dict], runs: int, command: str) -> str:
     return "\n".join(out)
 
 
-def compared(result: dict, seconds: dict[str, float], key: str) -> tuple[int, float, str]:
-    """The DAG's tasks, its per-task overhead and its run time against kedro-airflow's."""
+def compared(result: dict, mode: str, key: str) -> tuple[int, float, str]:
+    """The DAG's tasks, its per-task overhead and its run time against kedro-airflow's, in `mode`
+    (`seconds`: under `airflow dags test`, or `deployed`)."""
+    seconds, rounds = result[mode], result["rounds"][mode]
     tasks = result["kaf_tasks"] if key == "kedro-airflow" else result["tasks"]
     overhead = (seconds[key] - seconds["twin"] - result["seconds"]["kedro run"]) / tasks
-    versus = "" if key == "kedro-airflow" else f"{seconds[key] / seconds['kedro-airflow']:.2f}x"
-    return tasks, overhead, versus
+    if key == "kedro-airflow":
+        return tasks, overhead, ""
+    pairs = zip(rounds[key], rounds["kedro-airflow"], strict=True)
+    ratios = [ours / theirs for ours, theirs in pairs]
+    low, high = min(ratios), max(ratios)
+    return tasks, overhead, f"{statistics.median(ratios):.2f}x ({low:.2f}-{high:.2f})"
 
 
 def write_section(path: Path, text: str) -> None:
@@ -451,7 +461,7 @@ def write_section(path: Path, text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--projects", default="example,heavy")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     args = parser.parse_args()
