@@ -348,6 +348,7 @@ def bench_project(name: str, runs: int) -> dict[str, object]:
     }
     # kedro-airflow's tasks import the project's package, installed as its docs deploy it
     package = {"PYTHONPATH": str(setup["folder"] / "src")}
+    extras = {key: package if key == "kedro-airflow" else {} for key in setup["runs"]}
     try:
         for round_ in range(runs):
             print(f"  {name}: round {round_ + 1} of {runs}", file=sys.stderr)
@@ -358,11 +359,10 @@ def bench_project(name: str, runs: int) -> dict[str, object]:
             # every `dags test` of the round, then every deployed run: the runs compared with
             # each other are a minute apart at most, so the machine's drift is mostly paired out
             for key, (dag_id, file) in order:
-                extra = package if key == "kedro-airflow" else {}
-                seconds[key].append(dag_test(setup, dag_id, file, home, extra))
+                seconds[key].append(dag_test(setup, dag_id, file, home, extras[key]))
             for key, (dag_id, file) in order:
                 if key in deployed:
-                    extra = {**(package if key == "kedro-airflow" else {}), **deployed_env}
+                    extra = {**extras[key], **deployed_env}
                     deployed[key].append(deployed_run(setup, dag_id, file, home, extra))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
